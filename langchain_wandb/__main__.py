@@ -1,0 +1,178 @@
+"""`python -m langchain_wandb "prompt"`: stream an answer from W&B Inference to the terminal.
+
+Without `WANDB_API_KEY` it answers from the embedded emulator and says so. The answer
+goes to stdout; where it came from, usage and timing go to stderr, so piping stays clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from langchain_core.exceptions import ModelError
+
+from langchain_wandb.chat_models import DEFAULT_MODEL, ChatWandbInference
+
+_DIM, _RESET = "\033[2m", "\033[0m"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m langchain_wandb",
+        description="Stream a chat answer from W&B Inference (or the offline emulator "
+        "when WANDB_API_KEY is not set).",
+    )
+    parser.add_argument("prompt", nargs="?", help="the prompt; read from stdin if omitted")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
+    parser.add_argument("--system", help="a system message to send first")
+    parser.add_argument("--project", help="W&B team/project to attribute usage to")
+    parser.add_argument("--max-tokens", type=int, help="max tokens to generate")
+    reasoning = parser.add_mutually_exclusive_group()
+    reasoning.add_argument(
+        "--show-reasoning", dest="show_reasoning", action="store_true", default=None,
+        help="print the model's reasoning (dimmed); default when stdout is a terminal",
+    )
+    reasoning.add_argument(
+        "--hide-reasoning", dest="show_reasoning", action="store_false",
+        help="do not print the model's reasoning",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object per chunk")
+    parser.add_argument("--list-models", action="store_true", help="list served models and exit")
+    parser.add_argument("--check", action="store_true", help="check the API key and exit")
+    return parser
+
+
+@contextmanager
+def _backend(err: TextIO) -> Iterator[dict[str, Any]]:
+    """Yield model kwargs for W&B, or for an embedded emulator when there is no key."""
+    if os.environ.get("WANDB_API_KEY"):
+        print("Using W&B Inference (WANDB_API_KEY is set).", file=err)
+        yield {}
+        return
+    from langchain_wandb.testing import Reply, WandbEmulator
+
+    print(
+        "WANDB_API_KEY is not set: answering from the embedded W&B Inference emulator "
+        "(offline, canned answers). Set WANDB_API_KEY to use W&B.",
+        file=err,
+    )
+    with WandbEmulator() as emulator:
+        emulator.script(*(Reply(delay=0.015) for _ in range(4)))
+        yield {"base_url": emulator.base_url, "api_key": "emulator"}
+
+
+def _read_prompt(args: argparse.Namespace, stdin: TextIO) -> str:
+    if args.prompt:
+        return str(args.prompt)
+    if stdin.isatty():
+        raise SystemExit("error: give a prompt, e.g. python -m langchain_wandb \"Hello\"")
+    return stdin.read().strip()
+
+
+def _stream_answer(
+    llm: ChatWandbInference, args: argparse.Namespace, prompt: str, out: TextIO, err: TextIO
+) -> None:
+    messages: list[tuple[str, str]] = [("system", args.system)] if args.system else []
+    messages.append(("human", prompt))
+    import openai  # noqa: F401 - imported before the clock starts, so timings show the network
+
+    show_reasoning = out.isatty() if args.show_reasoning is None else args.show_reasoning
+    dim, reset = (_DIM, _RESET) if out.isatty() else ("", "")
+    started = time.perf_counter()
+    first_token: float | None = None
+    in_reasoning = False
+    merged = None
+    for chunk in llm.stream(messages):
+        merged = chunk if merged is None else merged + chunk
+        reasoning = chunk.additional_kwargs.get("reasoning_content", "")
+        text = chunk.text
+        if first_token is None and (text or reasoning):
+            first_token = time.perf_counter() - started
+        if args.json:
+            out.write(json.dumps(_chunk_json(chunk)) + "\n")
+            continue
+        if reasoning and show_reasoning:
+            out.write(("" if in_reasoning else dim) + reasoning)
+            in_reasoning = True
+        if text:
+            if in_reasoning:
+                out.write(reset + "\n\n")
+                in_reasoning = False
+            out.write(text)
+        out.flush()
+    if in_reasoning:
+        out.write(reset)
+    if not args.json:
+        out.write("\n")
+    out.flush()
+    _report(merged, first_token, time.perf_counter() - started, err)
+
+
+def _chunk_json(chunk: Any) -> dict[str, Any]:
+    return {
+        "content": chunk.text,
+        "reasoning": chunk.additional_kwargs.get("reasoning_content", ""),
+        "tool_call_chunks": chunk.tool_call_chunks,
+        "usage": chunk.usage_metadata,
+        "response_metadata": chunk.response_metadata,
+    }
+
+
+def _report(merged: Any, first_token: float | None, total: float, err: TextIO) -> None:
+    if merged is None:
+        return
+    usage = merged.usage_metadata or {}
+    meta = merged.response_metadata
+    reasoning = usage.get("output_token_details", {}).get("reasoning")
+    parts = [
+        f"model {meta.get('model_name', '?')}",
+        f"finish {meta.get('finish_reason', '?')}",
+        f"tokens in {usage.get('input_tokens', '?')} / out {usage.get('output_tokens', '?')}"
+        + (f" (reasoning {reasoning})" if reasoning is not None else ""),
+        f"first token {first_token:.2f} s" if first_token is not None else "no tokens",
+        f"total {total:.2f} s",
+    ]
+    print("-- " + ", ".join(parts), file=err)
+
+
+def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    out, err = sys.stdout, sys.stderr
+    try:
+        with _backend(err) as backend:
+            params: dict[str, Any] = {"model": args.model, **backend}
+            if args.project:
+                params["project"] = args.project
+            if args.max_tokens:
+                params["max_tokens"] = args.max_tokens
+            llm = ChatWandbInference(**params)
+            if args.list_models or args.check:
+                models = llm.list_models()
+                if args.check:
+                    print(f"OK: the key works; {len(models)} models are served.", file=err)
+                else:
+                    for model in models:
+                        print(model)
+                return 0
+            _stream_answer(llm, args, _read_prompt(args, stdin or sys.stdin), out, err)
+    except (ModelError, ValueError) as error:
+        print(f"error: {error}", file=err)
+        return 1
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`): nothing left to say
+        return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=err)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Errors raised while reading a W&B stream (no SDK import needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.exceptions import ModelAPIError
+
+
+class WandbStreamError(ModelAPIError):
+    """The server sent an error event, malformed data, or ended the stream early."""
+
+    @classmethod
+    def from_event(cls, error: Any) -> WandbStreamError:
+        """Build the error from an `{"error": ...}` payload sent mid-stream or as a body."""
+        if isinstance(error, dict):
+            message = error.get("message") or error.get("detail") or str(error)
+            kind = error.get("type") or error.get("code")
+            suffix = f" ({kind})" if kind else ""
+            return cls(f"W&B Inference reported an error mid-stream: {message}{suffix}")
+        return cls(f"W&B Inference reported an error mid-stream: {error}")
+
+
+class StreamEndedEarlyError(WandbStreamError):
+    """The connection closed before the response finished: the answer is incomplete."""
+
+
+class StreamTimeoutError(WandbStreamError):
+    """The stream went silent for longer than allowed, or ran past the total timeout."""

@@ -1,0 +1,105 @@
+"""LangChain messages -> W&B (OpenAI chat completions) request messages.
+
+Pure functions; invalid input raises before any request is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.utils import convert_to_openai_messages
+
+_ROLES = {"system", "developer", "user", "assistant", "tool"}
+
+
+def messages_to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """Convert a conversation to request messages.
+
+    Raises:
+        ValueError: If the list is empty, or a message has an unknown role or malformed
+            content (for example an image block with neither data nor a URL).
+        TypeError: If an item is not a LangChain message or its content has the wrong type.
+    """
+    if not messages:
+        raise ValueError("Cannot send an empty list of messages to W&B Inference.")
+    return [message_to_dict(message) for message in messages]
+
+
+def message_to_dict(message: BaseMessage) -> dict[str, Any]:
+    """Convert one LangChain message to a request message dict."""
+    if not isinstance(message, BaseMessage):
+        raise TypeError(f"Expected a LangChain message, got {type(message).__name__}.")
+    content = message.content
+    if not isinstance(content, (str, list)):
+        raise TypeError(
+            f"{type(message).__name__}.content must be a string or a list of content "
+            f"blocks, got {type(content).__name__}."
+        )
+    if isinstance(message, AIMessage):
+        return _assistant_to_dict(message)
+    if isinstance(message, ChatMessage) and message.role not in _ROLES:
+        raise ValueError(
+            f"Unknown message role {message.role!r}; W&B accepts {sorted(_ROLES)}."
+        )
+    if not isinstance(message, (HumanMessage, SystemMessage, ToolMessage, ChatMessage)):
+        raise ValueError(
+            f"Cannot send a {type(message).__name__} to W&B Inference; use system, human, "
+            "AI or tool messages."
+        )
+    converted = convert_to_openai_messages(message, pass_through_unknown_blocks=False)
+    if isinstance(message, ToolMessage):
+        # Tool results go back as plain text: servers differ on list content here.
+        converted["content"] = _text_of(converted["content"])
+    return converted
+
+
+def _assistant_to_dict(message: AIMessage) -> dict[str, Any]:
+    # Only the visible answer and the tool calls are sent back: reasoning from earlier
+    # turns is the model's scratchpad, and W&B's chat templates drop it anyway.
+    result: dict[str, Any] = {"role": "assistant", "content": message.text or ""}
+    tool_calls = [
+        {
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["name"], "arguments": json.dumps(call["args"])},
+        }
+        for call in message.tool_calls
+    ] + [
+        {
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["name"], "arguments": call["args"] or "{}"},
+        }
+        for call in message.invalid_tool_calls
+    ]
+    if tool_calls:
+        result["tool_calls"] = tool_calls
+        if not result["content"]:
+            result["content"] = None
+    if message.name:
+        result["name"] = message.name
+    return result
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            parts.append(str(block.get("text", "")))
+        else:
+            parts.append(json.dumps(block, default=str))
+    return "\n".join(parts)

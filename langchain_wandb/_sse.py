@@ -1,0 +1,69 @@
+"""Server-sent events from W&B -> `ChatGenerationChunk`s, one line at a time.
+
+The decoder is fed lines by a thin sync or async loop (see `_transport`), so both share
+every rule: comments, `event:` lines and blank lines are skipped, `[DONE]` ends the
+stream, an `{"error": ...}` payload or malformed JSON raises, and a stream that stops
+before both `[DONE]` and a finish reason raises instead of passing for a short answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.outputs import ChatGenerationChunk
+
+from langchain_wandb._chunks import StreamState, chunk_to_generation, final_generation
+from langchain_wandb._errors import StreamEndedEarlyError, WandbStreamError
+
+try:
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - exercised only without the optional extra
+    from json import loads as _loads
+
+json_loads: Callable[[str | bytes], Any] = _loads
+_EXCERPT = 120
+
+
+class SSEDecoder:
+    """Decodes the lines of one chat-completion stream."""
+
+    __slots__ = ("done", "state")
+
+    def __init__(self) -> None:
+        """Start a fresh stream."""
+        self.state = StreamState()
+        self.done = False
+
+    def feed(self, line: str) -> ChatGenerationChunk | None:
+        """Decode one line; returns a chunk when the line carries one."""
+        if not line.startswith("data:") or self.done:
+            return None
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            self.done = True
+            return None
+        try:
+            data = json_loads(payload)
+        except ValueError:
+            excerpt = payload if len(payload) <= _EXCERPT else payload[:_EXCERPT] + "..."
+            raise WandbStreamError(
+                f"W&B sent malformed JSON in the stream: {excerpt!r}"
+            ) from None
+        if not isinstance(data, dict):
+            raise WandbStreamError(f"W&B sent a stream event that is not an object: {payload!r}")
+        return chunk_to_generation(data, self.state)
+
+    def finish(self) -> ChatGenerationChunk | None:
+        """Check the stream ended properly; returns any chunk still owed (late usage).
+
+        Raises:
+            StreamEndedEarlyError: If the connection closed before `[DONE]` and before
+                any finish reason, i.e. the answer may be cut short.
+        """
+        if not self.done and self.state.finish_reason is None:
+            raise StreamEndedEarlyError(
+                "The W&B stream ended early: the connection closed before the response "
+                "finished, so the answer is incomplete."
+            )
+        return final_generation(self.state)

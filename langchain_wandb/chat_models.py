@@ -1,0 +1,390 @@
+"""`ChatWandbInference`: LangChain's chat model for W&B Inference."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from functools import cached_property
+from types import TracebackType
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
+from langchain_core.utils.utils import _build_model_kwargs
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from typing_extensions import Self
+
+from langchain_wandb import _transport
+from langchain_wandb._chunks import response_to_result
+from langchain_wandb._messages import messages_to_dicts
+from langchain_wandb._sse import SSEDecoder
+
+DEFAULT_BASE_URL = "https://api.inference.wandb.ai/v1"
+DEFAULT_MODEL = "openai/gpt-oss-120b"
+_PROJECT_PATTERN = re.compile(r"^[^/\s]+/[^/\s]+$")
+_MISSING_KEY = (
+    "No W&B API key: set the WANDB_API_KEY environment variable or pass api_key=... "
+    "(get a key at https://wandb.ai/authorize)."
+)
+
+
+class ChatWandbInference(BaseChatModel):
+    r"""Chat model for W&B Inference, streaming tokens, reasoning and usage as they arrive.
+
+    Setup:
+        Install `langchain-wandb` and set your W&B API key:
+
+        ```bash
+        pip install -U "langchain-wandb[fast]"
+        export WANDB_API_KEY="your-api-key"   # https://wandb.ai/authorize
+        ```
+
+    Key init args — completion params:
+        model: Model id as W&B serves it, e.g. `"openai/gpt-oss-120b"` (alias `model_name`).
+        temperature: Sampling temperature.
+        max_tokens: Max tokens to generate (reasoning tokens count against it).
+        reasoning_effort: `"low"`, `"medium"` or `"high"` for models that accept it.
+        stream_usage: Whether streamed responses report token usage (default True).
+
+    Key init args — client params:
+        api_key: W&B API key; defaults to `WANDB_API_KEY`.
+        project: W&B `"team/project"` that usage is attributed to; defaults to
+            `WANDB_INFERENCE_PROJECT`.
+        base_url: Endpoint; defaults to `WANDB_INFERENCE_BASE_URL` or W&B's public URL.
+        timeout: Total seconds a request may take; `stream_idle_timeout` limits silence.
+        max_retries: Retries for 429/5xx/connection errors before the first byte.
+
+    Instantiate:
+        ```python
+        from langchain_wandb import ChatWandbInference
+
+        llm = ChatWandbInference(model="openai/gpt-oss-120b", temperature=0.2)
+        ```
+
+    Invoke:
+        ```python
+        msg = llm.invoke([("system", "Be brief."), ("human", "Why is the sky blue?")])
+        print(msg.content)
+        ```
+
+        `invoke()` streams under the hood and returns the merged message, because
+        non-streaming requests to reasoning models can time out while the model thinks.
+        Set `streaming=False` to send plain requests instead.
+
+    Stream:
+        ```python
+        for chunk in llm.stream("Tell me a rambling joke"):
+            print(chunk.content, end="", flush=True)
+        ```
+
+    Async:
+        ```python
+        msg = await llm.ainvoke("Hello")
+        async for chunk in llm.astream("Hello"):
+            print(chunk.content, end="")
+        ```
+
+    Reasoning:
+        Reasoning text is kept in `additional_kwargs["reasoning_content"]` and appears
+        as a `reasoning` block in `msg.content_blocks`.
+
+    Token usage:
+        ```python
+        msg.usage_metadata
+        # {'input_tokens': 12, 'output_tokens': 230, 'total_tokens': 242,
+        #  'input_token_details': {'cache_read': 0},
+        #  'output_token_details': {'reasoning': 180}}
+        ```
+
+    Response metadata:
+        ```python
+        msg.response_metadata
+        # {'model_provider': 'wandb', 'model_name': 'openai/gpt-oss-120b',
+        #  'id': 'chatcmpl-...', 'finish_reason': 'stop'}
+        ```
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model_name: str = Field(default=DEFAULT_MODEL, alias="model")
+    """Model id, as listed by `GET /models` (LoRA: `wandb-artifact:///team/project/name:v0`)."""
+    api_key: SecretStr = Field(
+        default_factory=secret_from_env("WANDB_API_KEY", error_message=_MISSING_KEY)
+    )
+    """W&B API key; defaults to the `WANDB_API_KEY` environment variable."""
+    base_url: str = Field(
+        default_factory=from_env("WANDB_INFERENCE_BASE_URL", default=DEFAULT_BASE_URL)
+    )
+    """API base URL; defaults to `WANDB_INFERENCE_BASE_URL`, else W&B's public endpoint."""
+    project: str | None = Field(
+        default_factory=from_env("WANDB_INFERENCE_PROJECT", default=None)
+    )
+    """W&B `team/project` for usage attribution (the `OpenAI-Project` header)."""
+    temperature: float | None = None
+    """Sampling temperature."""
+    top_p: float | None = None
+    """Nucleus sampling probability mass."""
+    max_tokens: int | None = Field(default=None, gt=0)
+    """Maximum tokens to generate, reasoning tokens included (sent as `max_tokens`)."""
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    """Stop sequences."""
+    seed: int | None = None
+    """Seed for sampling, where the model supports it."""
+    frequency_penalty: float | None = None
+    """Penalty for tokens by how often they already appeared."""
+    presence_penalty: float | None = None
+    """Penalty for tokens that already appeared."""
+    reasoning_effort: str | None = None
+    """Reasoning effort (`low`/`medium`/`high`), passed through for models that use it."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other request parameters; unknown constructor arguments are moved here."""
+    extra_body: dict[str, Any] | None = None
+    """Extra JSON merged into every request body (e.g. `chat_template_kwargs`)."""
+    stream_usage: bool = True
+    """Ask for token usage on streamed responses (`stream_options.include_usage`)."""
+    streaming: bool = True
+    """Whether `invoke()`/`batch()` stream under the hood (the default, and what W&B
+    recommends for reasoning models). `False` sends non-streaming requests; note that
+    LangChain then also makes `.stream()` yield the whole answer as one chunk."""
+    max_retries: int = Field(default=2, ge=0)
+    """Retries (with exponential backoff) for 429, 5xx and connection errors."""
+    timeout: float = Field(default=600.0, gt=0, alias="request_timeout")
+    """Total seconds one request may take, stream included."""
+    stream_idle_timeout: float = Field(default=120.0, gt=0)
+    """Seconds a stream may stay silent (reasoning models can think a while first)."""
+    default_headers: dict[str, str] | None = None
+    """Extra HTTP headers sent with every request."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _move_unknown_args_to_model_kwargs(cls, values: dict[str, Any]) -> Any:
+        return _build_model_kwargs(values, get_pydantic_field_names(cls))
+
+    @field_validator("project")
+    @classmethod
+    def _check_project(cls, project: str | None) -> str | None:
+        if project and not _PROJECT_PATTERN.match(project):
+            raise ValueError(
+                f"project must be 'team/project' (your W&B entity and project), got {project!r}."
+            )
+        return project or None
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, base_url: str) -> str:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}.")
+        return base_url.rstrip("/")
+
+    # -- LangChain plumbing -------------------------------------------------------------
+    @property
+    def _llm_type(self) -> str:
+        return "wandb-chat"
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Return True: the model can be serialized with `langchain_core.load`."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """Return the namespace used when serializing: `["langchain_wandb", "chat_models"]`."""
+        return ["langchain_wandb", "chat_models"]
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Map the API key to its environment variable for serialization."""
+        return {"api_key": "WANDB_API_KEY"}
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        params = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "stop": self.stop or None,
+            "seed": self.seed,
+            "frequency_penalty": self.frequency_penalty,
+            "presence_penalty": self.presence_penalty,
+            "reasoning_effort": self.reasoning_effort,
+        }
+        return {
+            **{key: value for key, value in params.items() if value is not None},
+            **self.model_kwargs,
+        }
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, **self._default_params}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = {**self._default_params, **kwargs}
+        ls_params = LangSmithParams(
+            ls_provider="wandb",
+            ls_model_name=str(kwargs.get("model") or self.model_name),
+            ls_model_type="chat",
+        )
+        if (temperature := params.get("temperature")) is not None:
+            ls_params["ls_temperature"] = temperature
+        if (max_tokens := params.get("max_tokens")) is not None:
+            ls_params["ls_max_tokens"] = max_tokens
+        if ls_stop := stop or params.get("stop"):
+            ls_params["ls_stop"] = ls_stop
+        return ls_params
+
+    # -- requests -----------------------------------------------------------------------
+    @cached_property
+    def _client_config(self) -> _transport.ClientConfig:
+        return _transport.ClientConfig(
+            api_key=self.api_key.get_secret_value(),
+            base_url=self.base_url,
+            project=self.project,
+            timeout=self.timeout,
+            idle_timeout=self.stream_idle_timeout,
+            max_retries=self.max_retries,
+            headers=tuple(sorted((self.default_headers or {}).items())),
+        )
+
+    def _request_body(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        *,
+        stream: bool,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        body: dict[str, Any] = {
+            "model": self.model_name,
+            **self._default_params,
+            **(self.extra_body or {}),
+            **kwargs,
+            "messages": messages_to_dicts(messages),
+            "stream": stream,
+        }
+        if stop is not None:
+            body["stop"] = stop
+        if not body.get("stop"):
+            body.pop("stop", None)
+        if stream and stream_usage:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        body = self._request_body(messages, stop, stream=True, **kwargs)
+        decoder = SSEDecoder()
+        with _transport.stream_lines(self._client_config, body) as lines:
+            for line in lines:
+                chunk = decoder.feed(line)
+                if chunk is not None:
+                    if run_manager:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+        if (chunk := decoder.finish()) is not None:
+            yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        body = self._request_body(messages, stop, stream=True, **kwargs)
+        decoder = SSEDecoder()
+        async with _transport.astream_lines(self._client_config, body) as lines:
+            async for line in lines:
+                chunk = decoder.feed(line)
+                if chunk is not None:
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+        if (chunk := decoder.finish()) is not None:
+            yield chunk
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if kwargs.pop("stream", self.streaming):
+            return generate_from_stream(
+                self._stream(messages, stop, run_manager=run_manager, **kwargs)
+            )
+        body = self._request_body(messages, stop, stream=False, **kwargs)
+        return response_to_result(_transport.post_json(self._client_config, body))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if kwargs.pop("stream", self.streaming):
+            chunks = [
+                chunk
+                async for chunk in self._astream(
+                    messages, stop, run_manager=run_manager, **kwargs
+                )
+            ]
+            return generate_from_stream(iter(chunks))
+        body = self._request_body(messages, stop, stream=False, **kwargs)
+        return response_to_result(await _transport.apost_json(self._client_config, body))
+
+    # -- models -------------------------------------------------------------------------
+    def list_models(self) -> list[str]:
+        """Ids of the models W&B serves now (`GET /models`); a 401 here means a bad key."""
+        return [entry["id"] for entry in _transport.models_response(self._client_config)]
+
+    async def alist_models(self) -> list[str]:
+        """Async `list_models`."""
+        entries = await _transport.amodels_response(self._client_config)
+        return [entry["id"] for entry in entries]
+
+    # -- client lifecycle ---------------------------------------------------------------
+    def close(self) -> None:
+        """Close the HTTP connections this model's configuration holds open (sync)."""
+        _transport.close_sync_client(self._client_config)
+
+    async def aclose(self) -> None:
+        """Close this configuration's async HTTP connections on the running event loop."""
+        await _transport.aclose_async_client(self._client_config)
+
+    def __enter__(self) -> Self:
+        """Use the model as a context manager that closes its connections on exit."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the sync connections."""
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        """Use the model as an async context manager that closes its connections on exit."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the async connections of the running loop."""
+        await self.aclose()
