@@ -35,11 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-tokens", type=int, help="max tokens to generate")
     reasoning = parser.add_mutually_exclusive_group()
     reasoning.add_argument(
-        "--show-reasoning", dest="show_reasoning", action="store_true", default=None,
+        "--show-reasoning",
+        dest="show_reasoning",
+        action="store_true",
+        default=None,
         help="print the model's reasoning (dimmed); default when stdout is a terminal",
     )
     reasoning.add_argument(
-        "--hide-reasoning", dest="show_reasoning", action="store_false",
+        "--hide-reasoning",
+        dest="show_reasoning",
+        action="store_false",
         help="do not print the model's reasoning",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object per chunk")
@@ -71,7 +76,7 @@ def _read_prompt(args: argparse.Namespace, stdin: TextIO) -> str:
     if args.prompt:
         return str(args.prompt)
     if stdin.isatty():
-        raise SystemExit("error: give a prompt, e.g. python -m langchain_wandb \"Hello\"")
+        raise SystemExit('error: give a prompt, e.g. python -m langchain_wandb "Hello"')
     return stdin.read().strip()
 
 

@@ -14,6 +14,7 @@ from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, Us
 from langchain_core.messages.tool import ToolCallChunk
 from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.utils.json import parse_partial_json
 
 from langchain_wandb._errors import WandbStreamError
 
@@ -79,6 +80,7 @@ class StreamState:
         "metadata_sent",
         "pending_usage",
         "response_id",
+        "tool_args",
         "tool_ids",
         "tool_index_map",
         "usage_sent",
@@ -98,6 +100,7 @@ class StreamState:
         # `null`, which some servers send for argument-less calls and which must
         # become `{}` rather than an invalid tool call.
         self.held_args: dict[int, str] = {}
+        self.tool_args: dict[int, list[str]] = {}
 
     def tool_call_chunks(self, deltas: list[dict[str, Any]]) -> list[ToolCallChunk]:
         """Turn `delta.tool_calls` fragments into `ToolCallChunk`s with stable indices."""
@@ -107,6 +110,7 @@ class StreamState:
             call_id = delta.get("id") or None
             index = self._tool_index(delta.get("index"), call_id)
             args = self._release_args(index, function.get("arguments") or "")
+            self.tool_args.setdefault(index, []).append(args)
             chunks.append(
                 ToolCallChunk(
                     name=function.get("name") or None,
@@ -156,20 +160,46 @@ class StreamState:
         del self.held_args[index]
         return text
 
-    def flush_held_args(self) -> list[ToolCallChunk]:
-        """Release held-back arguments at the end of a response (`null` becomes `{}`)."""
-        chunks = [
-            ToolCallChunk(
-                name=None,
-                args="{}" if held == _NULL_ARGS else held,
-                id=None,
-                index=index,
-                type="tool_call_chunk",
-            )
-            for index, held in self.held_args.items()
-        ]
+    def finish_tool_calls(self) -> list[ToolCallChunk]:
+        """Chunks that complete the tool calls once the response is finished.
+
+        Held-back arguments are released (`null` becomes `{}`). Arguments that are not
+        valid JSON get a closing marker that LangChain's lenient partial-JSON parser
+        cannot repair, so the merged message lists them in `invalid_tool_calls`
+        instead of silently calling the tool with `{}` or with half its arguments.
+        """
+        chunks = []
+        for index, held in self.held_args.items():
+            released = "{}" if held == _NULL_ARGS else held
+            self.tool_args.setdefault(index, []).append(released)
+            chunks.append(_args_chunk(index, released))
         self.held_args.clear()
+        for index, parts in self.tool_args.items():
+            text = "".join(parts)
+            if text and not _is_json(text):
+                chunks.append(_args_chunk(index, _unrepairable_suffix(text)))
         return chunks
+
+
+def _args_chunk(index: int, args: str) -> ToolCallChunk:
+    return ToolCallChunk(name=None, args=args, id=None, index=index, type="tool_call_chunk")
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _unrepairable_suffix(text: str) -> str:
+    # A closing bracket that matches nothing makes the parser give up; which one works
+    # depends on whether the text ends inside a string, an escape, an object or a list.
+    for suffix in ("]", "}", '"]', '"}', '""]', '""}'):
+        if parse_partial_json(text + suffix) is None:
+            return suffix
+    return '""]'
 
 
 def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerationChunk | None:
@@ -177,6 +207,7 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
 
     Raises:
         WandbStreamError: If the chunk is an error event sent mid-stream.
+
     """
     if "error" in data:
         raise WandbStreamError.from_event(data["error"])
@@ -219,7 +250,7 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
     if finish_reason and state.finish_reason is None:
         state.finish_reason = finish_reason
         response_metadata["finish_reason"] = finish_reason
-        tool_call_chunks.extend(state.flush_held_args())
+        tool_call_chunks.extend(state.finish_tool_calls())
     return _generation(
         AIMessageChunk(
             content=delta.get("content") or "",
@@ -231,17 +262,23 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
     )
 
 
-def final_generation(state: StreamState) -> ChatGenerationChunk | None:
-    """The chunk owed at the end of a stream: usage that arrived only on content chunks."""
-    if state.pending_usage is None or state.usage_sent:
-        return None
-    state.usage_sent = True
+def final_generation(state: StreamState) -> ChatGenerationChunk:
+    """The closing chunk of a stream, marked `chunk_position="last"`.
+
+    It carries usage that arrived only on content chunks, if any, so merging a stream
+    gives the same message whether or not LangChain adds its own closing chunk.
+    """
+    usage = None
+    if state.pending_usage is not None and not state.usage_sent:
+        usage = usage_to_metadata(state.pending_usage)
+        state.usage_sent = True
     return _generation(
         AIMessageChunk(
             content="",
             id=state.response_id,
-            usage_metadata=usage_to_metadata(state.pending_usage),
+            usage_metadata=usage,
             response_metadata={"model_provider": PROVIDER},
+            chunk_position="last",
         )
     )
 
@@ -255,6 +292,7 @@ def response_to_result(data: dict[str, Any]) -> ChatResult:
 
     Raises:
         WandbStreamError: If the body is an error object or has no choices.
+
     """
     if "error" in data:
         raise WandbStreamError.from_event(data["error"])
@@ -271,13 +309,14 @@ def response_to_result(data: dict[str, Any]) -> ChatResult:
         additional_kwargs["reasoning_content"] = reasoning
     tool_calls = []
     invalid_tool_calls = []
-    for raw in message.get("tool_calls") or []:
-        function = raw.get("function") or {}
+    for wire_call in message.get("tool_calls") or []:
+        function = wire_call.get("function") or {}
+        raw = wire_call
         if function.get("arguments") in (None, "", _NULL_ARGS):
-            raw = {**raw, "function": {**function, "arguments": "{}"}}
+            raw = {**wire_call, "function": {**function, "arguments": "{}"}}
         try:
             parsed = parse_tool_call(raw, return_id=True)
-        except Exception as error:  # noqa: BLE001 - core raises OutputParserException
+        except Exception as error:
             invalid_tool_calls.append(make_invalid_tool_call(raw, str(error)))
         else:
             if parsed is not None:

@@ -29,6 +29,7 @@ def messages_to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
         ValueError: If the list is empty, or a message has an unknown role or malformed
             content (for example an image block with neither data nor a URL).
         TypeError: If an item is not a LangChain message or its content has the wrong type.
+
     """
     if not messages:
         raise ValueError("Cannot send an empty list of messages to W&B Inference.")
@@ -48,11 +49,9 @@ def message_to_dict(message: BaseMessage) -> dict[str, Any]:
     if isinstance(message, AIMessage):
         return _assistant_to_dict(message)
     if isinstance(message, ChatMessage) and message.role not in _ROLES:
-        raise ValueError(
-            f"Unknown message role {message.role!r}; W&B accepts {sorted(_ROLES)}."
-        )
+        raise ValueError(f"Unknown message role {message.role!r}; W&B accepts {sorted(_ROLES)}.")
     if not isinstance(message, (HumanMessage, SystemMessage, ToolMessage, ChatMessage)):
-        raise ValueError(
+        raise ValueError(  # noqa: TRY004 - a valid message type we cannot send: a value problem
             f"Cannot send a {type(message).__name__} to W&B Inference; use system, human, "
             "AI or tool messages."
         )

@@ -11,9 +11,9 @@ import openai
 from langchain_core.exceptions import (
     ContextOverflowError,
     ModelAPIError,
-    ModelError,
     ModelAuthenticationError,
     ModelConnectionError,
+    ModelError,
     ModelInvalidRequestError,
     ModelNotFoundError,
     ModelPermissionDeniedError,
@@ -122,8 +122,9 @@ def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> 
         cls, hint = WandbServerError, "W&B Inference had a server error."
     else:
         cls, hint = WandbAPIStatusError, "W&B Inference returned an error."
-    return cls(f"{hint} Server said ({status}): {server_text}", response=error.response,
-               body=error.body)
+    return cls(
+        f"{hint} Server said ({status}): {server_text}", response=error.response, body=error.body
+    )
 
 
 def _redact(text: str, secret: str) -> str:

@@ -8,7 +8,7 @@ before both `[DONE]` and a finish reason raises instead of passing for a short a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 from langchain_core.outputs import ChatGenerationChunk
@@ -16,12 +16,11 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_wandb._chunks import StreamState, chunk_to_generation, final_generation
 from langchain_wandb._errors import StreamEndedEarlyError, WandbStreamError
 
+json_loads: Callable[[str | bytes], Any]
 try:
-    from orjson import loads as _loads
+    from orjson import loads as json_loads
 except ImportError:  # pragma: no cover - exercised only without the optional extra
-    from json import loads as _loads
-
-json_loads: Callable[[str | bytes], Any] = _loads
+    from json import loads as json_loads
 _EXCERPT = 120
 
 
@@ -47,19 +46,18 @@ class SSEDecoder:
             data = json_loads(payload)
         except ValueError:
             excerpt = payload if len(payload) <= _EXCERPT else payload[:_EXCERPT] + "..."
-            raise WandbStreamError(
-                f"W&B sent malformed JSON in the stream: {excerpt!r}"
-            ) from None
+            raise WandbStreamError(f"W&B sent malformed JSON in the stream: {excerpt!r}") from None
         if not isinstance(data, dict):
             raise WandbStreamError(f"W&B sent a stream event that is not an object: {payload!r}")
         return chunk_to_generation(data, self.state)
 
-    def finish(self) -> ChatGenerationChunk | None:
-        """Check the stream ended properly; returns any chunk still owed (late usage).
+    def finish(self) -> ChatGenerationChunk:
+        """Check the stream ended properly; returns its closing chunk.
 
         Raises:
             StreamEndedEarlyError: If the connection closed before `[DONE]` and before
                 any finish reason, i.e. the answer may be cut short.
+
         """
         if not self.done and self.state.finish_reason is None:
             raise StreamEndedEarlyError(
@@ -67,3 +65,25 @@ class SSEDecoder:
                 "finished, so the answer is incomplete."
             )
         return final_generation(self.state)
+
+
+def decode_lines(lines: Iterable[str]) -> Iterator[ChatGenerationChunk]:
+    """Decode a whole stream of SSE lines, closing chunk included."""
+    decoder = SSEDecoder()
+    feed = decoder.feed
+    for line in lines:
+        chunk = feed(line)
+        if chunk is not None:
+            yield chunk
+    yield decoder.finish()
+
+
+async def adecode_lines(lines: AsyncIterable[str]) -> AsyncIterator[ChatGenerationChunk]:
+    """Async `decode_lines`."""
+    decoder = SSEDecoder()
+    feed = decoder.feed
+    async for line in lines:
+        chunk = feed(line)
+        if chunk is not None:
+            yield chunk
+    yield decoder.finish()

@@ -57,14 +57,16 @@ def _client_kwargs(config: ClientConfig) -> dict[str, Any]:
     }
 
 
-def _isolate_from_openai_env(client: openai.OpenAI | openai.AsyncOpenAI, config: ClientConfig) -> None:
+def _isolate_from_openai_env(
+    client: openai.OpenAI | openai.AsyncOpenAI, config: ClientConfig
+) -> None:
     # The SDK fills organization, project and extra headers from OPENAI_ORG_ID,
     # OPENAI_PROJECT_ID and OPENAI_CUSTOM_HEADERS when not given. A user's OpenAI
     # settings must never reach W&B (a wrong project is a 401 there), so only what
     # this integration was given is kept.
     client.organization = None
     client.project = config.project
-    client._custom_headers = dict(config.headers)  # noqa: SLF001
+    client._custom_headers = dict(config.headers)
     client.admin_api_key = None
 
 

@@ -21,7 +21,8 @@ from typing_extensions import Self
 from langchain_wandb import _transport
 from langchain_wandb._chunks import response_to_result
 from langchain_wandb._messages import messages_to_dicts
-from langchain_wandb._sse import SSEDecoder
+from langchain_wandb._serialization import allow_loading
+from langchain_wandb._sse import adecode_lines, decode_lines
 
 DEFAULT_BASE_URL = "https://api.inference.wandb.ai/v1"
 DEFAULT_MODEL = "openai/gpt-oss-120b"
@@ -120,9 +121,7 @@ class ChatWandbInference(BaseChatModel):
         default_factory=from_env("WANDB_INFERENCE_BASE_URL", default=DEFAULT_BASE_URL)
     )
     """API base URL; defaults to `WANDB_INFERENCE_BASE_URL`, else W&B's public endpoint."""
-    project: str | None = Field(
-        default_factory=from_env("WANDB_INFERENCE_PROJECT", default=None)
-    )
+    project: str | None = Field(default_factory=from_env("WANDB_INFERENCE_PROJECT", default=None))
     """W&B `team/project` for usage attribution (the `OpenAI-Project` header)."""
     temperature: float | None = None
     """Sampling temperature."""
@@ -282,16 +281,11 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         body = self._request_body(messages, stop, stream=True, **kwargs)
-        decoder = SSEDecoder()
         with _transport.stream_lines(self._client_config, body) as lines:
-            for line in lines:
-                chunk = decoder.feed(line)
-                if chunk is not None:
-                    if run_manager:
-                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-        if (chunk := decoder.finish()) is not None:
-            yield chunk
+            for chunk in decode_lines(lines):
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
 
     async def _astream(
         self,
@@ -301,16 +295,11 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         body = self._request_body(messages, stop, stream=True, **kwargs)
-        decoder = SSEDecoder()
         async with _transport.astream_lines(self._client_config, body) as lines:
-            async for line in lines:
-                chunk = decoder.feed(line)
-                if chunk is not None:
-                    if run_manager:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
-        if (chunk := decoder.finish()) is not None:
-            yield chunk
+            async for chunk in adecode_lines(lines):
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
 
     def _generate(
         self,
@@ -336,9 +325,7 @@ class ChatWandbInference(BaseChatModel):
         if kwargs.pop("stream", self.streaming):
             chunks = [
                 chunk
-                async for chunk in self._astream(
-                    messages, stop, run_manager=run_manager, **kwargs
-                )
+                async for chunk in self._astream(messages, stop, run_manager=run_manager, **kwargs)
             ]
             return generate_from_stream(iter(chunks))
         body = self._request_body(messages, stop, stream=False, **kwargs)
@@ -388,3 +375,6 @@ class ChatWandbInference(BaseChatModel):
     ) -> None:
         """Close the async connections of the running loop."""
         await self.aclose()
+
+
+allow_loading(ChatWandbInference)

@@ -252,7 +252,11 @@ class RenderedReply:
         arguments = call.arguments_json()
         events = [
             fragment(
-                {"id": call_id, "type": "function", "function": {"name": call.name, "arguments": ""}}
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": ""},
+                }
             )
         ]
         step = max(1, len(arguments) // 3 or 1)

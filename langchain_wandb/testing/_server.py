@@ -66,15 +66,19 @@ class WandbEmulator:
             assert llm.invoke("hi").content == "Hello!"
             assert emu.requests[-1].body["stream"] is True
         ```
+
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None):
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None
+    ) -> None:
         """Configure the emulator.
 
         Args:
             host: Loopback address to listen on.
             port: Port to listen on; 0 picks a free one.
             api_key: If set, only this bearer token is accepted (others get 401).
+
         """
         self.host = host
         self.port = port
@@ -100,7 +104,7 @@ class WandbEmulator:
         self._server = server
         self.port = server.server_address[1]
         self._thread = threading.Thread(
-            target=server.serve_forever, name="wandb-emulator", daemon=True
+            target=server.serve_forever, args=(0.05,), name="wandb-emulator", daemon=True
         )
         self._thread.start()
         return self
@@ -153,9 +157,7 @@ class WandbEmulator:
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
         """Bodies of the chat completion requests received, in order."""
-        return [
-            r.body for r in self.requests if r.path.endswith("/chat/completions") and r.body
-        ]
+        return [r.body for r in self.requests if r.path.endswith("/chat/completions") and r.body]
 
     def _next_reply(self) -> Reply:
         with self._lock:
@@ -187,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.emulator._count("open_connections", -1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests and demos read the request log instead."""
 
     # -- routing -----------------------------------------------------------------------
@@ -263,9 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_error(
-        self, status: int, message: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def _send_error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         kind = _STATUS_TYPES.get(status, "server_error")
         self._send_json(status, {"error": {"message": message, "type": kind}}, headers)
 

@@ -1,0 +1,18 @@
+"""Shared fixtures: a fresh emulator per test (the package's pytest plugin), a model on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_wandb import ChatWandbInference
+from langchain_wandb.testing import WandbEmulator
+
+
+@pytest.fixture
+def emulator(wandb_emulator: WandbEmulator) -> WandbEmulator:
+    return wandb_emulator
+
+
+@pytest.fixture
+def llm(emulator: WandbEmulator) -> ChatWandbInference:
+    return emulator.chat_model(max_retries=0)

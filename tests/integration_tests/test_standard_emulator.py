@@ -1,0 +1,50 @@
+"""langchain-tests' standard integration suite, run offline against the emulator.
+
+The emulator cannot pick tools or fill schemas the way a model does, so the tool and
+structured-output tests of the suite run live only (test_standard_live.py); our own
+emulator tests cover those paths with scripted replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from langchain_tests.integration_tests import ChatModelIntegrationTests
+
+from langchain_wandb import ChatWandbInference
+from langchain_wandb.testing import WandbEmulator
+
+
+@pytest.fixture(scope="module")
+def module_emulator() -> Iterator[WandbEmulator]:
+    with WandbEmulator() as emulator:
+        yield emulator
+
+
+class TestChatWandbInferenceOnEmulator(ChatModelIntegrationTests):
+    @pytest.fixture(autouse=True)
+    def _point_at_emulator(self, module_emulator: WandbEmulator) -> None:
+        self._base_url = module_emulator.base_url
+
+    @property
+    def chat_model_class(self) -> type[ChatWandbInference]:
+        return ChatWandbInference
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"base_url": self._base_url, "api_key": "emulator", "max_retries": 0}
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False
+
+    @property
+    def has_structured_output(self) -> bool:
+        return False
+
+    # The image tests download a picture from the internet first: live suite only.
+
+    @property
+    def model_override_value(self) -> str:
+        return "meta-llama/Llama-3.1-8B-Instruct"
