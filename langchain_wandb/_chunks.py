@@ -74,6 +74,8 @@ class StreamState:
     """
 
     __slots__ = (
+        "block_index",
+        "block_key",
         "finish_reason",
         "held_args",
         "last_tool_index",
@@ -84,10 +86,18 @@ class StreamState:
         "tool_ids",
         "tool_index_map",
         "usage_sent",
+        "v1",
     )
 
-    def __init__(self) -> None:
-        """Start with nothing seen."""
+    def __init__(self, *, v1: bool = False) -> None:
+        """Start with nothing seen.
+
+        Args:
+            v1: Emit content as standard v1 content blocks (`output_version="v1"`).
+        """
+        self.v1 = v1
+        self.block_key: tuple[str, int] | None = None
+        self.block_index = -1
         self.metadata_sent = False
         self.response_id: str | None = None
         self.finish_reason: str | None = None
@@ -160,6 +170,40 @@ class StreamState:
         del self.held_args[index]
         return text
 
+    def v1_blocks(
+        self, reasoning: str | None, text: str, tool_call_chunks: list[ToolCallChunk]
+    ) -> list[dict[str, Any]]:
+        """The chunk's content as v1 blocks, each with its position in the final message.
+
+        LangChain merges streamed blocks by `index`; reasoning, text and each tool call
+        must get distinct indices (a tool call's own index restarts at 0 and would
+        otherwise merge into the reasoning block).
+        """
+        blocks: list[dict[str, Any]] = []
+        if reasoning:
+            blocks.append(
+                {"type": "reasoning", "reasoning": reasoning, "index": self._block(("r", 0))}
+            )
+        if text:
+            blocks.append({"type": "text", "text": text, "index": self._block(("t", 0))})
+        blocks.extend(
+            {
+                "type": "tool_call_chunk",
+                "id": call["id"],
+                "name": call["name"],
+                "args": call["args"],
+                "index": self._block(("c", call["index"] or 0)),
+            }
+            for call in tool_call_chunks
+        )
+        return blocks
+
+    def _block(self, key: tuple[str, int]) -> int:
+        if key != self.block_key:
+            self.block_key = key
+            self.block_index += 1
+        return self.block_index
+
     def finish_tool_calls(self) -> list[ToolCallChunk]:
         """Chunks that complete the tool calls once the response is finished.
 
@@ -225,9 +269,11 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
             return None
         state.usage_sent = True
         state.pending_usage = None
+        if state.v1:
+            response_metadata["output_version"] = "v1"
         return _generation(
             AIMessageChunk(
-                content="",
+                content=[] if state.v1 else "",
                 id=state.response_id,
                 usage_metadata=usage_to_metadata(usage),
                 response_metadata=response_metadata,
@@ -251,9 +297,14 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         state.finish_reason = finish_reason
         response_metadata["finish_reason"] = finish_reason
         tool_call_chunks.extend(state.finish_tool_calls())
+    text = delta.get("content") or ""
+    content: str | list[str | dict[str, Any]] = text
+    if state.v1:
+        content = list(state.v1_blocks(reasoning, text, tool_call_chunks))
+        response_metadata["output_version"] = "v1"
     return _generation(
         AIMessageChunk(
-            content=delta.get("content") or "",
+            content=content,
             id=state.response_id,
             additional_kwargs=additional_kwargs,
             tool_call_chunks=tool_call_chunks,
@@ -272,12 +323,15 @@ def final_generation(state: StreamState) -> ChatGenerationChunk:
     if state.pending_usage is not None and not state.usage_sent:
         usage = usage_to_metadata(state.pending_usage)
         state.usage_sent = True
+    response_metadata = {"model_provider": PROVIDER}
+    if state.v1:
+        response_metadata["output_version"] = "v1"
     return _generation(
         AIMessageChunk(
-            content="",
+            content=[] if state.v1 else "",
             id=state.response_id,
             usage_metadata=usage,
-            response_metadata={"model_provider": PROVIDER},
+            response_metadata=response_metadata,
             chunk_position="last",
         )
     )

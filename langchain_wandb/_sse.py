@@ -29,9 +29,9 @@ class SSEDecoder:
 
     __slots__ = ("done", "state")
 
-    def __init__(self) -> None:
-        """Start a fresh stream."""
-        self.state = StreamState()
+    def __init__(self, *, v1: bool = False) -> None:
+        """Start a fresh stream (`v1`: emit standard v1 content blocks)."""
+        self.state = StreamState(v1=v1)
         self.done = False
 
     def feed(self, line: str) -> ChatGenerationChunk | None:
@@ -67,9 +67,9 @@ class SSEDecoder:
         return final_generation(self.state)
 
 
-def decode_lines(lines: Iterable[str]) -> Iterator[ChatGenerationChunk]:
+def decode_lines(lines: Iterable[str], *, v1: bool = False) -> Iterator[ChatGenerationChunk]:
     """Decode a whole stream of SSE lines, closing chunk included."""
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(v1=v1)
     feed = decoder.feed
     for line in lines:
         chunk = feed(line)
@@ -78,9 +78,11 @@ def decode_lines(lines: Iterable[str]) -> Iterator[ChatGenerationChunk]:
     yield decoder.finish()
 
 
-async def adecode_lines(lines: AsyncIterable[str]) -> AsyncIterator[ChatGenerationChunk]:
+async def adecode_lines(
+    lines: AsyncIterable[str], *, v1: bool = False
+) -> AsyncIterator[ChatGenerationChunk]:
     """Async `decode_lines`."""
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(v1=v1)
     feed = decoder.feed
     async for line in lines:
         chunk = feed(line)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import generate_from_stream
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
 from langchain_core.utils.utils import _build_model_kwargs
-from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from typing_extensions import Self
 
 from langchain_wandb import _transport
@@ -23,6 +24,13 @@ from langchain_wandb._chunks import response_to_result
 from langchain_wandb._messages import messages_to_dicts
 from langchain_wandb._serialization import allow_loading
 from langchain_wandb._sse import adecode_lines, decode_lines
+from langchain_wandb._tools import (
+    StructuredMethod,
+    ToolLike,
+    format_tools,
+    structured_output_runnable,
+    tool_choice_field,
+)
 
 DEFAULT_BASE_URL = "https://api.inference.wandb.ai/v1"
 DEFAULT_MODEL = "openai/gpt-oss-120b"
@@ -282,7 +290,7 @@ class ChatWandbInference(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         body = self._request_body(messages, stop, stream=True, **kwargs)
         with _transport.stream_lines(self._client_config, body) as lines:
-            for chunk in decode_lines(lines):
+            for chunk in decode_lines(lines, v1=self.output_version == "v1"):
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
@@ -296,7 +304,7 @@ class ChatWandbInference(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         body = self._request_body(messages, stop, stream=True, **kwargs)
         async with _transport.astream_lines(self._client_config, body) as lines:
-            async for chunk in adecode_lines(lines):
+            async for chunk in adecode_lines(lines, v1=self.output_version == "v1"):
                 if run_manager:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
@@ -330,6 +338,71 @@ class ChatWandbInference(BaseChatModel):
             return generate_from_stream(iter(chunks))
         body = self._request_body(messages, stop, stream=False, **kwargs)
         return response_to_result(await _transport.apost_json(self._client_config, body))
+
+    # -- tools and structured output -----------------------------------------------------
+    def bind_tools(
+        self,
+        tools: Sequence[ToolLike],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (LangChain tools, Pydantic models, TypedDicts, functions or dicts).
+
+        Args:
+            tools: The tools the model may call.
+            tool_choice: A tool name (call that tool), `"auto"`, `"none"`, `"required"`
+                (`"any"` and `True` mean `"required"`), or an OpenAI tool-choice dict.
+            strict: Ask for schema-exact arguments (`function.strict`).
+            parallel_tool_calls: Allow or forbid several calls in one turn.
+            **kwargs: Other request fields to bind.
+
+        Raises:
+            ValueError: If `tool_choice` names a tool that is not bound.
+
+        """
+        formatted = format_tools(tools, strict=strict)
+        names = [tool["function"]["name"] for tool in formatted]
+        choice = tool_choice_field(tool_choice, names)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return self.bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: StructuredMethod = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Return a runnable whose output matches `schema`.
+
+        The default method is `"json_schema"`: W&B documents structured output with
+        `response_format={"type": "json_schema", ...}` for its models, it constrains
+        decoding server-side, works on reasoning models, and needs no tool choice
+        (W&B documents only `tool_choice="auto"`, which `"function_calling"` cannot
+        rely on to force the call).
+
+        Args:
+            schema: A Pydantic class (v2 or v1), TypedDict, JSON schema dict or OpenAI
+                function/`json_schema` dict. Pydantic classes give instances, the rest dicts.
+            method: `"json_schema"`, `"function_calling"` (a forced tool call) or
+                `"json_mode"` (`{"type": "json_object"}`; describe the keys in the prompt).
+            include_raw: Return `{"raw": AIMessage, "parsed": ..., "parsing_error": ...}`
+                instead of raising on output that does not parse.
+            strict: Ask the server for schema-exact output (not for `"json_mode"`).
+            **kwargs: Other request fields to bind.
+
+        """
+        return structured_output_runnable(
+            self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
+        )
 
     # -- models -------------------------------------------------------------------------
     def list_models(self) -> list[str]:

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from langchain_wandb.testing._auto import automatic_reply
 from langchain_wandb.testing._replies import RenderedReply, Reply
 
 #: Models the emulator lists at `GET /models` (a sample of W&B's catalogue).
@@ -159,9 +160,11 @@ class WandbEmulator:
         """Bodies of the chat completion requests received, in order."""
         return [r.body for r in self.requests if r.path.endswith("/chat/completions") and r.body]
 
-    def _next_reply(self) -> Reply:
+    def _next_reply(self, request: dict[str, Any]) -> Reply:
         with self._lock:
-            return self._replies.popleft() if self._replies else Reply()
+            if self._replies:
+                return self._replies.popleft()
+        return automatic_reply(request)
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -227,7 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(body.get("messages"), list) or not body["messages"]:
             self._send_error(400, "`messages` must be a non-empty list")
             return
-        reply = self.emulator._next_reply()
+        reply = self.emulator._next_reply(body)
         if reply.first_byte_delay:
             time.sleep(reply.first_byte_delay)
         if reply.status >= 400:

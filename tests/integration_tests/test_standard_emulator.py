@@ -1,8 +1,8 @@
 """langchain-tests' standard integration suite, run offline against the emulator.
 
-The emulator cannot pick tools or fill schemas the way a model does, so the tool and
-structured-output tests of the suite run live only (test_standard_live.py); our own
-emulator tests cover those paths with scripted replies.
+Unscripted, the emulator plays an obliging model (it calls the bound tool with
+arguments from the schema and the prompt's numbers, answers from tool results, returns
+schema instances for `response_format`), so most of the suite runs offline too.
 """
 
 from __future__ import annotations
@@ -37,11 +37,19 @@ class TestChatWandbInferenceOnEmulator(ChatModelIntegrationTests):
 
     @property
     def has_tool_calling(self) -> bool:
-        return False
+        return True
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
 
     @property
     def has_structured_output(self) -> bool:
-        return False
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True
 
     # The image tests download a picture from the internet first: live suite only.
 

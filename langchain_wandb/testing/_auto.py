@@ -1,0 +1,119 @@
+"""What the emulator answers when no reply is scripted.
+
+It behaves like an obliging model, deterministically: it calls a bound tool when the
+request has tools (the one `tool_choice` names, else one the prompt mentions, else the
+first), with arguments built from the tool's JSON schema (numbers taken from the prompt
+in order); it answers from the tool results once they come back; it returns a JSON
+instance of the schema for `response_format`; otherwise a joke or an echo.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from langchain_wandb.testing._replies import Reply, ToolCallReply, last_user_text
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"")
+
+
+def automatic_reply(request: dict[str, Any]) -> Reply:
+    """The default reply for a request."""
+    messages = request.get("messages") or []
+    last_role = messages[-1].get("role") if messages else None
+    if last_role == "tool":
+        results = [m.get("content") for m in messages[len(messages) - _trailing_tools(messages) :]]
+        return Reply(content="The tool returned: " + "; ".join(str(r) for r in results))
+    tools = request.get("tools") or []
+    choice = request.get("tool_choice")
+    if tools and choice != "none":
+        tool = _pick_tool(tools, choice, last_user_text(request))
+        function = tool.get("function") or {}
+        prompt = last_user_text(request)
+        parameters = function.get("parameters") or {}
+        args = _sample(parameters, _Fill(prompt), parameters)
+        return Reply(tool_calls=[ToolCallReply(name=function.get("name", "tool"), arguments=args)])
+    response_format = request.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema") or {}
+        return Reply(content=json.dumps(_sample(schema, _Fill(last_user_text(request)), schema)))
+    if response_format.get("type") == "json_object":
+        # JSON mode: the keys the prompt quotes, as a model asked for them would.
+        keys = _quoted(last_user_text(request)) or ["answer"]
+        return Reply(content=json.dumps({key: f"example {key}" for key in keys}))
+    return Reply()
+
+
+def _trailing_tools(messages: list[dict[str, Any]]) -> int:
+    count = 0
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        count += 1
+    return count
+
+
+def _pick_tool(tools: list[dict[str, Any]], choice: Any, prompt: str) -> dict[str, Any]:
+    names = [(tool.get("function") or {}).get("name", "") for tool in tools]
+    wanted = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
+    if wanted is None:
+        wanted = next((name for name in names if name and name in prompt), None)
+    return tools[names.index(wanted)] if wanted in names else tools[0]
+
+
+def _quoted(text: str) -> list[str]:
+    return [single or double for single, double in _QUOTED.findall(text)]
+
+
+class _Fill:
+    """Values taken from the prompt, in order: its numbers and its quoted phrases."""
+
+    def __init__(self, prompt: str) -> None:
+        self.numbers = [float(match) for match in _NUMBER.findall(prompt)]
+        self.phrases = _quoted(prompt)
+
+    def number(self, default: float) -> float:
+        return self.numbers.pop(0) if self.numbers else default
+
+    def phrase(self, name: str) -> str:
+        return self.phrases.pop(0) if self.phrases else f"example {name}"
+
+
+def _sample(schema: dict[str, Any], fill: _Fill, root: dict[str, Any], name: str = "value") -> Any:
+    """A deterministic instance of a JSON schema, filled from the prompt where it can."""
+    if "$ref" in schema:
+        return _sample(_resolve(schema["$ref"], root), fill, root, name)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return _sample(options[0], fill, root, name)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties") or {}
+        return {key: _sample(sub, fill, root, key) for key, sub in properties.items()}
+    if kind == "array":
+        return [_sample(schema.get("items") or {}, fill, root, name)]
+    if kind == "integer":
+        return int(fill.number(1))
+    if kind == "number":
+        return fill.number(1.5)
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return fill.phrase(name)
+
+
+def _resolve(ref: str, root: dict[str, Any]) -> dict[str, Any]:
+    node: Any = root
+    for part in ref.removeprefix("#/").split("/"):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    return node if isinstance(node, dict) else {}
