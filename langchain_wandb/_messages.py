@@ -102,3 +102,30 @@ def _text_of(content: Any) -> str:
         else:
             parts.append(json.dumps(block, default=str))
     return "\n".join(parts)
+
+
+_NUMBER_PARAMS = ("temperature", "top_p", "frequency_penalty", "presence_penalty")
+
+
+def check_request_params(body: dict[str, Any]) -> None:
+    """Reject ill-typed sampling parameters before the request is sent.
+
+    Raises:
+        TypeError: If a standard parameter has the wrong type.
+        ValueError: If `max_tokens` is not positive.
+    """
+    for name in _NUMBER_PARAMS:
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
+    for name in ("max_tokens", "seed"):
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
+    if (max_tokens := body.get("max_tokens")) is not None and max_tokens <= 0:
+        raise ValueError(f"max_tokens must be positive, got {max_tokens}.")
+    stop = body.get("stop")
+    if stop is not None and not (
+        isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
+    ):
+        raise TypeError(f"stop must be a string or a list of strings, got {stop!r}.")

@@ -129,3 +129,15 @@ def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> 
 
 def _redact(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
+
+
+def scrub(error: BaseException, secret: str) -> None:
+    """Remove the API key from an SDK error's text in place (it stays the cause)."""
+    if not secret:
+        return
+    error.args = tuple(
+        arg.replace(secret, "***") if isinstance(arg, str) else arg for arg in error.args
+    )
+    message = getattr(error, "message", None)
+    if isinstance(message, str):
+        error.message = message.replace(secret, "***")  # type: ignore[attr-defined]

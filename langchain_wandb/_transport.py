@@ -1,124 +1,21 @@
-"""HTTP to W&B through the openai SDK: clients, raw streamed lines, JSON, errors, timeouts.
+"""Requests to W&B: raw streamed SSE lines, JSON bodies, model listing; typed errors.
 
-The SDK does what it is good at (auth headers, retries with backoff and `Retry-After`,
-status codes -> typed errors); we read the raw SSE lines ourselves, which is many times
-cheaper than the SDK building a pydantic object per chunk. `openai` is imported on the
-first request, not with the package.
+The SDK does auth, headers and status codes -> errors; we read the raw SSE lines
+ourselves, which is many times cheaper than the SDK building a pydantic object per
+chunk. Opening a response is retried (`_retry`); reading it never is.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
-import weakref
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
+from typing import Any
 
-from langchain_wandb._errors import StreamEndedEarlyError, StreamTimeoutError
+from langchain_wandb._clients import ClientConfig, async_client, sync_client
+from langchain_wandb._errors import StreamEndedEarlyError, StreamTimeoutError, WandbStreamError
+from langchain_wandb._retry import RetryHook, acall_with_retries, call_with_retries
 from langchain_wandb._sse import json_loads
-
-if TYPE_CHECKING:
-    import openai
-
-
-@dataclass(frozen=True)
-class ClientConfig:
-    """Everything that makes one SDK client differ from another (hashable: a cache key)."""
-
-    api_key: str = field(repr=False)
-    base_url: str
-    project: str | None
-    timeout: float
-    idle_timeout: float
-    max_retries: int
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-_sync_clients: dict[ClientConfig, openai.OpenAI] = {}
-_async_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[ClientConfig, openai.AsyncOpenAI]
-] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def _client_kwargs(config: ClientConfig) -> dict[str, Any]:
-    import httpx2
-
-    return {
-        "api_key": config.api_key,
-        "base_url": config.base_url,
-        "project": config.project,
-        "max_retries": config.max_retries,
-        "timeout": httpx2.Timeout(config.timeout, read=config.idle_timeout),
-        "default_headers": dict(config.headers),
-    }
-
-
-def _isolate_from_openai_env(
-    client: openai.OpenAI | openai.AsyncOpenAI, config: ClientConfig
-) -> None:
-    # The SDK fills organization, project and extra headers from OPENAI_ORG_ID,
-    # OPENAI_PROJECT_ID and OPENAI_CUSTOM_HEADERS when not given. A user's OpenAI
-    # settings must never reach W&B (a wrong project is a 401 there), so only what
-    # this integration was given is kept.
-    client.organization = None
-    client.project = config.project
-    client._custom_headers = dict(config.headers)
-    client.admin_api_key = None
-
-
-def sync_client(config: ClientConfig) -> openai.OpenAI:
-    """The shared sync SDK client for this configuration."""
-    client = _sync_clients.get(config)
-    if client is None:
-        import openai
-
-        with _lock:
-            client = _sync_clients.get(config)
-            if client is None:
-                client = openai.OpenAI(**_client_kwargs(config))
-                _isolate_from_openai_env(client, config)
-                _sync_clients[config] = client
-    return client
-
-
-def async_client(config: ClientConfig) -> openai.AsyncOpenAI:
-    """The async SDK client for this configuration on the running event loop.
-
-    Clients are cached per loop: an async connection pool bound to a closed loop
-    raises "Event loop is closed", so `asyncio.run()` twice must not share one.
-    """
-    loop = asyncio.get_running_loop()
-    per_loop = _async_clients.get(loop)
-    if per_loop is None:
-        per_loop = _async_clients[loop] = {}
-    client = per_loop.get(config)
-    if client is None:
-        import openai
-
-        client = openai.AsyncOpenAI(**_client_kwargs(config))
-        _isolate_from_openai_env(client, config)
-        per_loop[config] = client
-    return client
-
-
-def close_sync_client(config: ClientConfig) -> None:
-    """Close and forget the sync client for this configuration, if any."""
-    with _lock:
-        client = _sync_clients.pop(config, None)
-    if client is not None:
-        client.close()
-
-
-async def aclose_async_client(config: ClientConfig) -> None:
-    """Close and forget this loop's async client for this configuration, if any."""
-    per_loop = _async_clients.get(asyncio.get_running_loop()) or {}
-    client = per_loop.pop(config, None)
-    if client is not None:
-        await client.close()
 
 
 def _request_args(body: dict[str, Any], config: ClientConfig) -> dict[str, Any]:
@@ -128,6 +25,8 @@ def _request_args(body: dict[str, Any], config: ClientConfig) -> dict[str, Any]:
     model = rest.pop("model")
     messages = rest.pop("messages")
     stream = rest.pop("stream", False)
+    # A stream may be silent for stream_idle_timeout between bytes; a plain request
+    # waits for its whole body, so its read timeout is the total timeout.
     read = config.idle_timeout if stream else config.timeout
     return {
         "model": model,
@@ -143,8 +42,9 @@ def _convert_error(error: BaseException, config: ClientConfig, model: str) -> Ba
     import openai
 
     if isinstance(error, openai.OpenAIError):
-        from langchain_wandb._sdk_errors import convert_sdk_error
+        from langchain_wandb._sdk_errors import convert_sdk_error, scrub
 
+        scrub(error, config.api_key)
         return convert_sdk_error(error, model=model, secret=config.api_key)
     if isinstance(error, httpx2.TimeoutException):
         return StreamTimeoutError(
@@ -179,18 +79,21 @@ def _deadline_passed(config: ClientConfig) -> StreamTimeoutError:
 
 
 @contextmanager
-def stream_lines(config: ClientConfig, body: dict[str, Any]) -> Iterator[Iterator[str]]:
+def stream_lines(
+    config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
+) -> Iterator[Iterator[str]]:
     """Open a streaming chat completion; yields an iterator over its SSE lines.
 
     The response is closed when the block exits, including when the caller stops early.
     """
     deadline = time.monotonic() + config.timeout
-    with (
-        _typed_errors(config, body["model"]),
-        sync_client(config).chat.completions.with_streaming_response.create(
-            **_request_args(body, config)
-        ) as response,
-    ):
+    completions = sync_client(config).chat.completions.with_streaming_response
+    with _typed_errors(config, body["model"]), ExitStack() as stack:
+        response = call_with_retries(
+            lambda: stack.enter_context(completions.create(**_request_args(body, config))),
+            max_retries=config.max_retries,
+            on_retry=on_retry,
+        )
 
         def lines() -> Iterator[str]:
             for line in response.iter_lines():
@@ -203,14 +106,20 @@ def stream_lines(config: ClientConfig, body: dict[str, Any]) -> Iterator[Iterato
 
 @asynccontextmanager
 async def astream_lines(
-    config: ClientConfig, body: dict[str, Any]
+    config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
 ) -> AsyncIterator[AsyncIterator[str]]:
     """Async `stream_lines`: yields an async iterator over the SSE lines."""
     deadline = time.monotonic() + config.timeout
+    completions = async_client(config).chat.completions.with_streaming_response
     with _typed_errors(config, body["model"]):
-        async with async_client(config).chat.completions.with_streaming_response.create(
-            **_request_args(body, config)
-        ) as response:
+        async with AsyncExitStack() as stack:
+            response = await acall_with_retries(
+                lambda: stack.enter_async_context(
+                    completions.create(**_request_args(body, config))
+                ),
+                max_retries=config.max_retries,
+                on_retry=on_retry,
+            )
 
             async def lines() -> AsyncIterator[str]:
                 async for line in response.iter_lines():
@@ -221,29 +130,39 @@ async def astream_lines(
             yield lines()
 
 
-def post_json(config: ClientConfig, body: dict[str, Any]) -> dict[str, Any]:
+def post_json(
+    config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
+) -> dict[str, Any]:
     """Send a non-streaming chat completion and return the decoded JSON body."""
-    with (
-        _typed_errors(config, body["model"]),
-        sync_client(config).chat.completions.with_streaming_response.create(
-            **_request_args(body, config)
-        ) as response,
-    ):
-        return _decode_body(response.read())
+    completions = sync_client(config).chat.completions.with_streaming_response
 
+    def attempt() -> bytes:
+        with completions.create(**_request_args(body, config)) as response:
+            raw: bytes = response.read()
+            return raw
 
-async def apost_json(config: ClientConfig, body: dict[str, Any]) -> dict[str, Any]:
-    """Async `post_json`."""
     with _typed_errors(config, body["model"]):
-        async with async_client(config).chat.completions.with_streaming_response.create(
-            **_request_args(body, config)
-        ) as response:
-            return _decode_body(await response.read())
+        raw = call_with_retries(attempt, max_retries=config.max_retries, on_retry=on_retry)
+    return _decode_body(raw)
+
+
+async def apost_json(
+    config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
+) -> dict[str, Any]:
+    """Async `post_json`."""
+    completions = async_client(config).chat.completions.with_streaming_response
+
+    async def attempt() -> bytes:
+        async with completions.create(**_request_args(body, config)) as response:
+            raw: bytes = await response.read()
+            return raw
+
+    with _typed_errors(config, body["model"]):
+        raw = await acall_with_retries(attempt, max_retries=config.max_retries, on_retry=on_retry)
+    return _decode_body(raw)
 
 
 def _decode_body(raw: bytes) -> dict[str, Any]:
-    from langchain_wandb._errors import WandbStreamError
-
     try:
         data = json_loads(raw)
     except ValueError:
@@ -253,29 +172,21 @@ def _decode_body(raw: bytes) -> dict[str, Any]:
     return data
 
 
-def models_response(config: ClientConfig) -> list[dict[str, Any]]:
+def list_model_entries(config: ClientConfig) -> list[dict[str, Any]]:
     """GET /models: the raw model entries W&B serves."""
+    models = sync_client(config).models
     with _typed_errors(config, "(list models)"):
-        return [model.model_dump() for model in sync_client(config).models.list().data]
-
-
-async def amodels_response(config: ClientConfig) -> list[dict[str, Any]]:
-    """Async `models_response`."""
-    with _typed_errors(config, "(list models)"):
-        page = await async_client(config).models.list()
+        page = call_with_retries(models.list, max_retries=config.max_retries)
         return [model.model_dump() for model in page.data]
 
 
-__all__ = [
-    "ClientConfig",
-    "aclose_async_client",
-    "amodels_response",
-    "apost_json",
-    "astream_lines",
-    "async_client",
-    "close_sync_client",
-    "models_response",
-    "post_json",
-    "stream_lines",
-    "sync_client",
-]
+async def alist_model_entries(config: ClientConfig) -> list[dict[str, Any]]:
+    """Async `list_model_entries`."""
+    models = async_client(config).models
+
+    async def attempt() -> Any:
+        return await models.list()
+
+    with _typed_errors(config, "(list models)"):
+        page = await acall_with_retries(attempt, max_retries=config.max_retries)
+        return [model.model_dump() for model in page.data]

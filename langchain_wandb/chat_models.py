@@ -19,9 +19,10 @@ from langchain_core.utils.utils import _build_model_kwargs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from typing_extensions import Self
 
-from langchain_wandb import _transport
+from langchain_wandb import _clients, _transport
 from langchain_wandb._chunks import response_to_result
-from langchain_wandb._messages import messages_to_dicts
+from langchain_wandb._messages import check_request_params, messages_to_dicts
+from langchain_wandb._retry import callback_hook
 from langchain_wandb._serialization import allow_loading
 from langchain_wandb._sse import adecode_lines, decode_lines
 from langchain_wandb._tools import (
@@ -66,6 +67,11 @@ class ChatWandbInference(BaseChatModel):
         base_url: Endpoint; defaults to `WANDB_INFERENCE_BASE_URL` or W&B's public URL.
         timeout: Total seconds a request may take; `stream_idle_timeout` limits silence.
         max_retries: Retries for 429/5xx/connection errors before the first byte.
+
+    Errors:
+        Failures raise langchain-core's typed errors (`ModelRateLimitError`,
+        `ModelAuthenticationError`, ...), which are also the openai SDK's types. A
+        stream that breaks off raises `StreamEndedEarlyError` rather than ending short.
 
     Instantiate:
         ```python
@@ -245,8 +251,8 @@ class ChatWandbInference(BaseChatModel):
 
     # -- requests -----------------------------------------------------------------------
     @cached_property
-    def _client_config(self) -> _transport.ClientConfig:
-        return _transport.ClientConfig(
+    def _client_config(self) -> _clients.ClientConfig:
+        return _clients.ClientConfig(
             api_key=self.api_key.get_secret_value(),
             base_url=self.base_url,
             project=self.project,
@@ -279,6 +285,7 @@ class ChatWandbInference(BaseChatModel):
             body.pop("stop", None)
         if stream and stream_usage:
             body["stream_options"] = {"include_usage": True}
+        check_request_params(body)
         return body
 
     def _stream(
@@ -289,7 +296,9 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         body = self._request_body(messages, stop, stream=True, **kwargs)
-        with _transport.stream_lines(self._client_config, body) as lines:
+        with _transport.stream_lines(
+            self._client_config, body, callback_hook(run_manager)
+        ) as lines:
             for chunk in decode_lines(lines, v1=self.output_version == "v1"):
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -303,7 +312,9 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         body = self._request_body(messages, stop, stream=True, **kwargs)
-        async with _transport.astream_lines(self._client_config, body) as lines:
+        async with _transport.astream_lines(
+            self._client_config, body, callback_hook(run_manager)
+        ) as lines:
             async for chunk in adecode_lines(lines, v1=self.output_version == "v1"):
                 if run_manager:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -321,7 +332,8 @@ class ChatWandbInference(BaseChatModel):
                 self._stream(messages, stop, run_manager=run_manager, **kwargs)
             )
         body = self._request_body(messages, stop, stream=False, **kwargs)
-        return response_to_result(_transport.post_json(self._client_config, body))
+        data = _transport.post_json(self._client_config, body, callback_hook(run_manager))
+        return response_to_result(data)
 
     async def _agenerate(
         self,
@@ -337,7 +349,8 @@ class ChatWandbInference(BaseChatModel):
             ]
             return generate_from_stream(iter(chunks))
         body = self._request_body(messages, stop, stream=False, **kwargs)
-        return response_to_result(await _transport.apost_json(self._client_config, body))
+        data = await _transport.apost_json(self._client_config, body, callback_hook(run_manager))
+        return response_to_result(data)
 
     # -- tools and structured output -----------------------------------------------------
     def bind_tools(
@@ -407,21 +420,21 @@ class ChatWandbInference(BaseChatModel):
     # -- models -------------------------------------------------------------------------
     def list_models(self) -> list[str]:
         """Ids of the models W&B serves now (`GET /models`); a 401 here means a bad key."""
-        return [entry["id"] for entry in _transport.models_response(self._client_config)]
+        return [entry["id"] for entry in _transport.list_model_entries(self._client_config)]
 
     async def alist_models(self) -> list[str]:
         """Async `list_models`."""
-        entries = await _transport.amodels_response(self._client_config)
+        entries = await _transport.alist_model_entries(self._client_config)
         return [entry["id"] for entry in entries]
 
     # -- client lifecycle ---------------------------------------------------------------
     def close(self) -> None:
         """Close the HTTP connections this model's configuration holds open (sync)."""
-        _transport.close_sync_client(self._client_config)
+        _clients.close_sync_client(self._client_config)
 
     async def aclose(self) -> None:
         """Close this configuration's async HTTP connections on the running event loop."""
-        await _transport.aclose_async_client(self._client_config)
+        await _clients.aclose_async_client(self._client_config)
 
     def __enter__(self) -> Self:
         """Use the model as a context manager that closes its connections on exit."""

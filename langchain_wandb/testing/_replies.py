@@ -83,6 +83,10 @@ class Reply:
     """The error message for `status` >= 400 or `error_after`."""
     headers: dict[str, str] = field(default_factory=dict)
     """Extra response headers (for example `Retry-After`)."""
+    echo_auth: bool = False
+    """Quote the request's Authorization header in the error message (a leaky server)."""
+    disconnect: bool = False
+    """Close the connection without answering at all (a connection error)."""
     duplicate_finish: bool = False
     """Send the finish chunk twice, as some servers do."""
     keepalive: bool = False

@@ -95,12 +95,18 @@ class WandbEmulator:
         """Streaming responses being written right now."""
         self.open_connections = 0
         """Client connections currently open."""
+        self.connections_accepted = 0
+        """Client connections accepted since start."""
+        self.active_requests = 0
+        """Chat requests being answered right now."""
+        self.peak_active_requests = 0
+        """The most chat requests answered at once since start."""
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> WandbEmulator:
         """Start serving in a background thread; returns self."""
         handler = type("_Handler", (_Handler,), {"emulator": self})
-        server = ThreadingHTTPServer((self.host, self.port), handler)
+        server = _Server((self.host, self.port), handler)
         server.daemon_threads = True
         self._server = server
         self.port = server.server_address[1]
@@ -173,18 +179,29 @@ class WandbEmulator:
     def _count(self, attribute: str, step: int) -> None:
         with self._lock:
             setattr(self, attribute, getattr(self, attribute) + step)
+            if attribute == "active_requests":
+                self.peak_active_requests = max(self.peak_active_requests, self.active_requests)
 
     def _new_id(self) -> str:
         return f"chatcmpl-emu{next(self._ids):06d}"
 
 
+class _Server(ThreadingHTTPServer):
+    # Many clients connect at once in concurrency tests; the default backlog is 5.
+    request_queue_size = 1024
+
+
 class _Handler(BaseHTTPRequestHandler):
     emulator: WandbEmulator
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, each response waits
+    # for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
         self.emulator._count("open_connections", 1)
+        self.emulator._count("connections_accepted", 1)
 
     def finish(self) -> None:
         try:
@@ -230,11 +247,23 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(body.get("messages"), list) or not body["messages"]:
             self._send_error(400, "`messages` must be a non-empty list")
             return
-        reply = self.emulator._next_reply(body)
+        self.emulator._count("active_requests", 1)
+        try:
+            self._answer(self.emulator._next_reply(body), body)
+        finally:
+            self.emulator._count("active_requests", -1)
+
+    def _answer(self, reply: Reply, body: dict[str, Any]) -> None:
         if reply.first_byte_delay:
             time.sleep(reply.first_byte_delay)
+        if reply.disconnect:
+            self.close_connection = True
+            return
         if reply.status >= 400:
-            self._send_error(reply.status, reply.error_message, reply.headers)
+            message = reply.error_message
+            if reply.echo_auth:
+                message += f" (got {self.headers.get('Authorization')})"
+            self._send_error(reply.status, message, reply.headers)
             return
         rendered = RenderedReply.resolve(reply, body, self.emulator._new_id())
         if body.get("stream"):

@@ -1,0 +1,114 @@
+"""openai SDK clients for W&B: one per configuration, per event loop for async, closable.
+
+`openai` is imported on the first request, not with the package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import openai
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything that makes one SDK client differ from another (hashable: a cache key)."""
+
+    api_key: str = field(repr=False)
+    base_url: str
+    project: str | None
+    timeout: float
+    idle_timeout: float
+    max_retries: int
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+_sync_clients: dict[ClientConfig, openai.OpenAI] = {}
+_async_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[ClientConfig, openai.AsyncOpenAI]
+] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _client_kwargs(config: ClientConfig) -> dict[str, Any]:
+    import httpx2
+
+    return {
+        "api_key": config.api_key,
+        "base_url": config.base_url,
+        "project": config.project,
+        # Retries are ours (see _retry): they must be visible to callbacks and logs.
+        "max_retries": 0,
+        "timeout": httpx2.Timeout(config.timeout, read=config.idle_timeout),
+        "default_headers": dict(config.headers),
+    }
+
+
+def _isolate_from_openai_env(
+    client: openai.OpenAI | openai.AsyncOpenAI, config: ClientConfig
+) -> None:
+    # The SDK fills organization, project and extra headers from OPENAI_ORG_ID,
+    # OPENAI_PROJECT_ID and OPENAI_CUSTOM_HEADERS when not given. A user's OpenAI
+    # settings must never reach W&B (a wrong project is a 401 there), so only what
+    # this integration was given is kept. (base_url is always passed explicitly, so
+    # OPENAI_BASE_URL is never read.)
+    client.organization = None
+    client.project = config.project
+    client._custom_headers = dict(config.headers)
+    client.admin_api_key = None
+
+
+def sync_client(config: ClientConfig) -> openai.OpenAI:
+    """The shared sync SDK client for this configuration."""
+    client = _sync_clients.get(config)
+    if client is None:
+        import openai
+
+        with _lock:
+            client = _sync_clients.get(config)
+            if client is None:
+                client = openai.OpenAI(**_client_kwargs(config))
+                _isolate_from_openai_env(client, config)
+                _sync_clients[config] = client
+    return client
+
+
+def async_client(config: ClientConfig) -> openai.AsyncOpenAI:
+    """The async SDK client for this configuration on the running event loop.
+
+    Clients are cached per loop: an async connection pool bound to a closed loop
+    raises "Event loop is closed", so `asyncio.run()` twice must not share one.
+    """
+    loop = asyncio.get_running_loop()
+    per_loop = _async_clients.get(loop)
+    if per_loop is None:
+        per_loop = _async_clients[loop] = {}
+    client = per_loop.get(config)
+    if client is None:
+        import openai
+
+        client = openai.AsyncOpenAI(**_client_kwargs(config))
+        _isolate_from_openai_env(client, config)
+        per_loop[config] = client
+    return client
+
+
+def close_sync_client(config: ClientConfig) -> None:
+    """Close and forget the sync client for this configuration, if any."""
+    with _lock:
+        client = _sync_clients.pop(config, None)
+    if client is not None:
+        client.close()
+
+
+async def aclose_async_client(config: ClientConfig) -> None:
+    """Close and forget this loop's async client for this configuration, if any."""
+    per_loop = _async_clients.get(asyncio.get_running_loop()) or {}
+    client = per_loop.pop(config, None)
+    if client is not None:
+        await client.close()
