@@ -12,7 +12,6 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.tool import ToolCallChunk
-from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.json import parse_partial_json
 
@@ -348,6 +347,8 @@ def response_to_result(data: dict[str, Any]) -> ChatResult:
         WandbStreamError: If the body is an error object or has no choices.
 
     """
+    from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
+
     if "error" in data:
         raise WandbStreamError.from_event(data["error"])
     choices = data.get("choices")

@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import cached_property
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -25,13 +25,10 @@ from langchain_wandb._messages import check_request_params, messages_to_dicts
 from langchain_wandb._retry import callback_hook
 from langchain_wandb._serialization import allow_loading
 from langchain_wandb._sse import adecode_lines, decode_lines
-from langchain_wandb._tools import (
-    StructuredMethod,
-    ToolLike,
-    format_tools,
-    structured_output_runnable,
-    tool_choice_field,
-)
+
+if TYPE_CHECKING:
+    # Tool and structured-output helpers import output parsers: loaded on first use.
+    from langchain_wandb._tools import StructuredMethod, ToolLike
 
 DEFAULT_BASE_URL = "https://api.inference.wandb.ai/v1"
 DEFAULT_MODEL = "openai/gpt-oss-120b"
@@ -376,6 +373,8 @@ class ChatWandbInference(BaseChatModel):
             ValueError: If `tool_choice` names a tool that is not bound.
 
         """
+        from langchain_wandb._tools import format_tools, tool_choice_field
+
         formatted = format_tools(tools, strict=strict)
         names = [tool["function"]["name"] for tool in formatted]
         choice = tool_choice_field(tool_choice, names)
@@ -413,6 +412,8 @@ class ChatWandbInference(BaseChatModel):
             **kwargs: Other request fields to bind.
 
         """
+        from langchain_wandb._tools import structured_output_runnable
+
         return structured_output_runnable(
             self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
         )

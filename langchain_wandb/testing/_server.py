@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -167,6 +168,9 @@ class WandbEmulator:
         return [r.body for r in self.requests if r.path.endswith("/chat/completions") and r.body]
 
     def _next_reply(self, request: dict[str, Any]) -> Reply:
+        # A client in another process can script its own reply in the request body.
+        if isinstance(inline := request.pop("emulator_reply", None), dict):
+            return Reply(**inline)
         with self._lock:
             if self._replies:
                 return self._replies.popleft()
@@ -189,6 +193,11 @@ class WandbEmulator:
 class _Server(ThreadingHTTPServer):
     # Many clients connect at once in concurrency tests; the default backlog is 5.
     request_queue_size = 1024
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client hangs up mid-answer (cancellation tests do it)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
