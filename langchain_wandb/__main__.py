@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from langchain_core.exceptions import ModelError
 
 from langchain_wandb.chat_models import DEFAULT_MODEL, ChatWandbInference
+from langchain_wandb.models import WandbModel
 
 _DIM, _RESET = "\033[2m", "\033[0m"
 
@@ -146,10 +147,19 @@ def _report(merged: Any, first_token: float | None, total: float, err: TextIO) -
     print("-- " + ", ".join(parts), file=err)
 
 
+def _model_line(model: WandbModel) -> str:
+    context = f"{model.context_window // 1000}k" if model.context_window else "?"
+    reasoning = model.reasoning or "?"
+    return f"{model.id:48} {model.status or 'unlisted':13} {context:>6}  reasoning: {reasoning}"
+
+
 def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = _parser().parse_args(argv)
     out, err = sys.stdout, sys.stderr
+    if args.check and not os.environ.get("WANDB_API_KEY"):
+        print("error: WANDB_API_KEY is not set, so there is no key to check.", file=err)
+        return 1
     try:
         with _backend(err) as backend:
             params: dict[str, Any] = {"model": args.model, **backend}
@@ -164,7 +174,7 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
                     print(f"OK: the key works; {len(models)} models are served.", file=err)
                 else:
                     for model in models:
-                        print(model)
+                        print(_model_line(model))
                 return 0
             _stream_answer(llm, args, _read_prompt(args, stdin or sys.stdin), out, err)
     except (ModelError, ValueError) as error:

@@ -16,6 +16,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.utils.json import parse_partial_json
 
 from langchain_wandb._errors import WandbStreamError
+from langchain_wandb._quirks import warn_if_thinking_ate_budget
 
 PROVIDER = "wandb"
 
@@ -76,9 +77,12 @@ class StreamState:
         "block_index",
         "block_key",
         "finish_reason",
+        "has_reasoning",
+        "has_text",
         "held_args",
         "last_tool_index",
         "metadata_sent",
+        "model",
         "pending_usage",
         "response_id",
         "tool_args",
@@ -98,6 +102,9 @@ class StreamState:
         self.block_key: tuple[str, int] | None = None
         self.block_index = -1
         self.metadata_sent = False
+        self.has_text = False
+        self.has_reasoning = False
+        self.model = ""
         self.response_id: str | None = None
         self.finish_reason: str | None = None
         self.usage_sent = False
@@ -261,6 +268,7 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         response_metadata = _response_metadata(data)
         state.metadata_sent = True
         state.response_id = data.get("id")
+        state.model = str(data.get("model") or "")
     usage = data.get("usage")
     choices = data.get("choices")
     if not choices:
@@ -289,6 +297,10 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
     reasoning = _reasoning_of(delta)
     if reasoning is not None:
         additional_kwargs["reasoning_content"] = reasoning
+        state.has_reasoning = True
+    text = delta.get("content") or ""
+    if text:
+        state.has_text = True
     tool_call_chunks: list[ToolCallChunk] = []
     if raw_tool_calls := delta.get("tool_calls"):
         tool_call_chunks = state.tool_call_chunks(raw_tool_calls)
@@ -296,7 +308,9 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         state.finish_reason = finish_reason
         response_metadata["finish_reason"] = finish_reason
         tool_call_chunks.extend(state.finish_tool_calls())
-    text = delta.get("content") or ""
+        warn_if_thinking_ate_budget(
+            state.model, finish_reason, state.has_text or bool(state.tool_args), state.has_reasoning
+        )
     content: str | list[str | dict[str, Any]] = text
     if state.v1:
         content = list(state.v1_blocks(reasoning, text, tool_call_chunks))
@@ -362,6 +376,12 @@ def response_to_result(data: dict[str, Any]) -> ChatResult:
     additional_kwargs: dict[str, Any] = {}
     if (reasoning := _reasoning_of(message)) is not None:
         additional_kwargs["reasoning_content"] = reasoning
+    warn_if_thinking_ate_budget(
+        str(data.get("model") or ""),
+        finish_reason,
+        bool(message.get("content") or message.get("tool_calls")),
+        reasoning is not None,
+    )
     tool_calls = []
     invalid_tool_calls = []
     for wire_call in message.get("tool_calls") or []:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_wandb._clients import ClientConfig, async_client, sync_client
 from langchain_wandb._errors import StreamEndedEarlyError, StreamTimeoutError, WandbStreamError
+from langchain_wandb._quirks import relaxed_tool_choice
 from langchain_wandb._retry import RetryHook, acall_with_retries, call_with_retries
 from langchain_wandb._sse import json_loads
 
@@ -43,6 +44,26 @@ def _post(
         stream=stream,
         options={"timeout": httpx2.Timeout(config.timeout, read=read)},
     )
+
+
+def _open(client: openai.OpenAI, body: dict[str, Any], config: ClientConfig) -> Any:
+    try:
+        return _post(client, body, config)
+    except Exception as error:
+        relaxed = relaxed_tool_choice(body, error)
+        if relaxed is None:
+            raise
+        return _post(client, relaxed, config)
+
+
+async def _aopen(client: openai.AsyncOpenAI, body: dict[str, Any], config: ClientConfig) -> Any:
+    try:
+        return await _post(client, body, config)
+    except Exception as error:
+        relaxed = relaxed_tool_choice(body, error)
+        if relaxed is None:
+            raise
+        return await _post(client, relaxed, config)
 
 
 def _convert_error(error: BaseException, config: ClientConfig, model: str) -> BaseException:
@@ -98,7 +119,7 @@ def stream_lines(
     client = sync_client(config)
     with _typed_errors(config, body["model"]):
         response = call_with_retries(
-            lambda: _post(client, body, config),
+            lambda: _open(client, body, config),
             max_retries=config.max_retries,
             on_retry=on_retry,
         )
@@ -124,7 +145,7 @@ async def astream_lines(
     client = async_client(config)
     with _typed_errors(config, body["model"]):
         response = await acall_with_retries(
-            lambda: _post(client, body, config),
+            lambda: _aopen(client, body, config),
             max_retries=config.max_retries,
             on_retry=on_retry,
         )
@@ -148,7 +169,7 @@ def post_json(
     client = sync_client(config)
     with _typed_errors(config, body["model"]):
         response = call_with_retries(
-            lambda: _post(client, body, config),
+            lambda: _open(client, body, config),
             max_retries=config.max_retries,
             on_retry=on_retry,
         )
@@ -162,7 +183,7 @@ async def apost_json(
     client = async_client(config)
     with _typed_errors(config, body["model"]):
         response = await acall_with_retries(
-            lambda: _post(client, body, config),
+            lambda: _aopen(client, body, config),
             max_retries=config.max_retries,
             on_retry=on_retry,
         )

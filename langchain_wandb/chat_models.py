@@ -9,7 +9,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import (
+    BaseChatModel,
+    LangSmithParams,
+    LanguageModelInput,
+    ModelProfile,
+)
 from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -22,9 +27,15 @@ from typing_extensions import Self
 from langchain_wandb import _clients, _transport
 from langchain_wandb._chunks import response_to_result
 from langchain_wandb._messages import check_request_params, messages_to_dicts
+from langchain_wandb._quirks import (
+    apply_reasoning_switch,
+    check_reasoning_switch,
+    warn_if_deprecated,
+)
 from langchain_wandb._retry import callback_hook
 from langchain_wandb._serialization import allow_loading
 from langchain_wandb._sse import adecode_lines, decode_lines
+from langchain_wandb.models import WandbModel, lookup
 
 if TYPE_CHECKING:
     # Tool and structured-output helpers import output parsers: loaded on first use.
@@ -148,8 +159,14 @@ class ChatWandbInference(BaseChatModel):
     """Penalty for tokens by how often they already appeared."""
     presence_penalty: float | None = None
     """Penalty for tokens that already appeared."""
+    reasoning: bool | None = None
+    """Switch thinking on (`True`) or off (`False`) where W&B allows it
+    (`chat_template_kwargs.enable_thinking`); `None` keeps the model's default. Always-
+    reasoning models (gpt-oss, Kimi, MiniMax, Qwen-Thinking) reject `False`."""
     reasoning_effort: str | None = None
     """Reasoning effort (`low`/`medium`/`high`), passed through for models that use it."""
+    cache_salt: str | None = None
+    """W&B's prefix-cache salt: requests share cached prefixes only with the same salt."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request parameters; unknown constructor arguments are moved here."""
     extra_body: dict[str, Any] | None = None
@@ -173,6 +190,16 @@ class ChatWandbInference(BaseChatModel):
     @classmethod
     def _move_unknown_args_to_model_kwargs(cls, values: dict[str, Any]) -> Any:
         return _build_model_kwargs(values, get_pydantic_field_names(cls))
+
+    @model_validator(mode="after")
+    def _check_model(self) -> Self:
+        check_reasoning_switch(self.model_name, self.reasoning)
+        warn_if_deprecated(self.model_name)
+        return self
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        info = lookup(self.model_name)
+        return info.profile() if info.known else None
 
     @field_validator("project")
     @classmethod
@@ -221,6 +248,7 @@ class ChatWandbInference(BaseChatModel):
             "frequency_penalty": self.frequency_penalty,
             "presence_penalty": self.presence_penalty,
             "reasoning_effort": self.reasoning_effort,
+            "cache_salt": self.cache_salt,
         }
         return {
             **{key: value for key, value in params.items() if value is not None},
@@ -268,6 +296,7 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> dict[str, Any]:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        reasoning = kwargs.pop("reasoning", self.reasoning)
         body: dict[str, Any] = {
             "model": self.model_name,
             **self._default_params,
@@ -282,6 +311,7 @@ class ChatWandbInference(BaseChatModel):
             body.pop("stop", None)
         if stream and stream_usage:
             body["stream_options"] = {"include_usage": True}
+        apply_reasoning_switch(body, reasoning)
         check_request_params(body)
         return body
 
@@ -419,14 +449,19 @@ class ChatWandbInference(BaseChatModel):
         )
 
     # -- models -------------------------------------------------------------------------
-    def list_models(self) -> list[str]:
-        """Ids of the models W&B serves now (`GET /models`); a 401 here means a bad key."""
-        return [entry["id"] for entry in _transport.list_model_entries(self._client_config)]
+    def list_models(self) -> list[WandbModel]:
+        """The models W&B serves now (`GET /models`), with catalogue data where known.
 
-    async def alist_models(self) -> list[str]:
+        Also the cheapest check of the key and project: a bad one raises
+        `ModelAuthenticationError`.
+        """
+        entries = _transport.list_model_entries(self._client_config)
+        return [lookup(entry["id"]) for entry in entries]
+
+    async def alist_models(self) -> list[WandbModel]:
         """Async `list_models`."""
         entries = await _transport.alist_model_entries(self._client_config)
-        return [entry["id"] for entry in entries]
+        return [lookup(entry["id"]) for entry in entries]
 
     # -- client lifecycle ---------------------------------------------------------------
     def close(self) -> None:

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from langchain_wandb.models import lookup
+
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
 #: What the emulator answers when no reply is scripted and the prompt asks for a joke.
@@ -21,8 +23,8 @@ RAMBLING_JOKE = (
 #: Default reasoning for models that think before answering.
 DEFAULT_REASONING = "The user wants something fun. A short story with a twist should do."
 
-# The served models whose reasoning is always on (W&B's docs); the emulator "thinks" for them.
-_ALWAYS_REASONING = ("gpt-oss", "kimi-k2", "minimax-m2", "thinking")
+# Ids outside the catalogue that the emulator still plays as always reasoning.
+_REASONING_MARKERS = ("gpt-oss", "thinking")
 
 
 def tokens_of(text: str) -> list[str]:
@@ -128,10 +130,22 @@ def last_user_text(request: dict[str, Any]) -> str:
     return ""
 
 
-def reasons_by_default(model: str) -> bool:
-    """Whether the emulator plays this model as always reasoning."""
-    lowered = model.lower()
-    return any(marker in lowered for marker in _ALWAYS_REASONING)
+def thinks(model: str, enable_thinking: bool | None) -> bool:
+    """Whether the model reasons for this request, as W&B's catalogue says it would.
+
+    Always-on models reason whatever `enable_thinking` says; default-on ones unless it
+    is false; default-off ones only when it is true; others never.
+    """
+    mode = lookup(model).reasoning
+    if mode is None:
+        mode = "always" if any(m in model.lower() for m in _REASONING_MARKERS) else "none"
+    if mode == "always":
+        return True
+    if mode == "default_on":
+        return enable_thinking is not False
+    if mode == "default_off":
+        return enable_thinking is True
+    return False
 
 
 def prompt_tokens_of(request: dict[str, Any]) -> int:
@@ -165,9 +179,8 @@ class RenderedReply:
             content = "" if reply.tool_calls else default_content(request)
         reasoning = reply.reasoning
         if reasoning is None:
-            thinking = request.get("chat_template_kwargs", {}).get("enable_thinking")
-            on = thinking if thinking is not None else reasons_by_default(model)
-            reasoning = DEFAULT_REASONING if on else ""
+            switch = (request.get("chat_template_kwargs") or {}).get("enable_thinking")
+            reasoning = DEFAULT_REASONING if thinks(model, switch) else ""
         return cls(
             reply=reply,
             model=model,

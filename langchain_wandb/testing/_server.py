@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
 import threading
 import time
@@ -13,20 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from langchain_wandb.models import catalogue
 from langchain_wandb.testing._auto import automatic_reply
 from langchain_wandb.testing._replies import RenderedReply, Reply
 
-#: Models the emulator lists at `GET /models` (a sample of W&B's catalogue).
-EMULATED_MODELS = (
-    "openai/gpt-oss-120b",
-    "openai/gpt-oss-20b",
-    "deepseek-ai/DeepSeek-V3.1",
-    "Qwen/Qwen3-235B-A22B-Thinking-2507",
-    "Qwen/Qwen3-Coder-480B-A35B-Instruct",
-    "moonshotai/Kimi-K2-Instruct",
-    "meta-llama/Llama-3.1-8B-Instruct",
-    "zai-org/GLM-4.5",
-)
+#: Models the emulator lists at `GET /models`: the packaged catalogue snapshot.
+EMULATED_MODELS = tuple(catalogue())
+_PROJECT = re.compile(r"^[^/\s]+/[^/\s]+$")
 
 _STATUS_TYPES = {
     400: "invalid_request_error",
@@ -291,6 +285,11 @@ class _Handler(BaseHTTPRequestHandler):
         expected = self.emulator.api_key
         if not token or (expected is not None and token != expected):
             self._send_error(401, "Invalid API key or team/project")
+            return False
+        project = self.headers.get("OpenAI-Project")
+        if project is not None and not _PROJECT.match(project):
+            # W&B answers a malformed or unknown project with 401, like a bad key.
+            self._send_error(401, f"Invalid team/project {project!r}")
             return False
         return True
 

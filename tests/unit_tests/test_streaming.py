@@ -274,14 +274,17 @@ def test_multimodal_and_history_reach_the_request(
 
 def test_extra_body_and_model_kwargs_reach_the_request(emulator: WandbEmulator) -> None:
     llm = emulator.chat_model(
+        model="zai-org/GLM-5.1",  # reasons by default; extra_body switches it off
         extra_body={"chat_template_kwargs": {"enable_thinking": False}},
-        model_kwargs={"cache_salt": "s1"},
+        model_kwargs={"logit_bias": {"42": 1}},
+        cache_salt="s1",
         reasoning_effort="low",
         seed=7,
     )
     message = llm.invoke("hi", top_k=5)
     body = emulator.chat_requests[-1]
     assert body["chat_template_kwargs"] == {"enable_thinking": False}
+    assert body["logit_bias"] == {"42": 1}
     assert body["cache_salt"] == "s1"
     assert body["reasoning_effort"] == "low"
     assert body["seed"] == 7
