@@ -276,16 +276,7 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
             return None
         state.usage_sent = True
         state.pending_usage = None
-        if state.v1:
-            response_metadata["output_version"] = "v1"
-        return _generation(
-            AIMessageChunk(
-                content=[] if state.v1 else "",
-                id=state.response_id,
-                usage_metadata=usage_to_metadata(usage),
-                response_metadata=response_metadata,
-            )
-        )
+        return _empty_chunk(state, response_metadata, usage_to_metadata(usage))
     if usage:
         # Servers with continuous usage stats repeat a running total on every chunk;
         # only the latest one is kept, emitted with the usage-only chunk or at the end.
@@ -336,7 +327,17 @@ def final_generation(state: StreamState) -> ChatGenerationChunk:
     if state.pending_usage is not None and not state.usage_sent:
         usage = usage_to_metadata(state.pending_usage)
         state.usage_sent = True
-    response_metadata = {"model_provider": PROVIDER}
+    return _empty_chunk(state, {"model_provider": PROVIDER}, usage, last=True)
+
+
+def _empty_chunk(
+    state: StreamState,
+    response_metadata: dict[str, Any],
+    usage: UsageMetadata | None,
+    *,
+    last: bool = False,
+) -> ChatGenerationChunk:
+    """A chunk with no content (usage-only or closing), in the stream's output format."""
     if state.v1:
         response_metadata["output_version"] = "v1"
     return _generation(
@@ -345,7 +346,7 @@ def final_generation(state: StreamState) -> ChatGenerationChunk:
             id=state.response_id,
             usage_metadata=usage,
             response_metadata=response_metadata,
-            chunk_position="last",
+            chunk_position="last" if last else None,
         )
     )
 

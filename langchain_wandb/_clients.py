@@ -9,7 +9,7 @@ import asyncio
 import threading
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import openai
@@ -63,6 +63,15 @@ def _isolate_from_openai_env(
     client.admin_api_key = None
 
 
+ClientT = TypeVar("ClientT", "openai.OpenAI", "openai.AsyncOpenAI")
+
+
+def _new_client(cls: type[ClientT], config: ClientConfig) -> ClientT:
+    client = cls(**_client_kwargs(config))
+    _isolate_from_openai_env(client, config)
+    return client
+
+
 def sync_client(config: ClientConfig) -> openai.OpenAI:
     """The shared sync SDK client for this configuration."""
     client = _sync_clients.get(config)
@@ -72,9 +81,7 @@ def sync_client(config: ClientConfig) -> openai.OpenAI:
         with _lock:
             client = _sync_clients.get(config)
             if client is None:
-                client = openai.OpenAI(**_client_kwargs(config))
-                _isolate_from_openai_env(client, config)
-                _sync_clients[config] = client
+                client = _sync_clients[config] = _new_client(openai.OpenAI, config)
     return client
 
 
@@ -92,9 +99,7 @@ def async_client(config: ClientConfig) -> openai.AsyncOpenAI:
     if client is None:
         import openai
 
-        client = openai.AsyncOpenAI(**_client_kwargs(config))
-        _isolate_from_openai_env(client, config)
-        per_loop[config] = client
+        client = per_loop[config] = _new_client(openai.AsyncOpenAI, config)
     return client
 
 

@@ -87,6 +87,18 @@ def _announce(error: BaseException, retry: int, max_retries: int, delay: float) 
     )
 
 
+def _plan_retry(
+    error: BaseException, retries_done: int, max_retries: int, on_retry: RetryHook | None
+) -> tuple[float, object] | None:
+    """Decide on a retry after `error`: (delay, the hook's outcome), or None to give up."""
+    delay = retry_delay(error, retries_done, max_retries)
+    if delay is None:
+        return None
+    _announce(error, retries_done + 1, max_retries, delay)
+    outcome = on_retry(error, retries_done + 1, delay) if on_retry is not None else None
+    return delay, outcome
+
+
 def call_with_retries(
     attempt: Callable[[], T], *, max_retries: int, on_retry: RetryHook | None = None
 ) -> T:
@@ -96,14 +108,11 @@ def call_with_retries(
         try:
             return attempt()
         except Exception as error:
-            delay = retry_delay(error, retries, max_retries)
-            if delay is None:
+            plan = _plan_retry(error, retries, max_retries, on_retry)
+            if plan is None:
                 raise
             retries += 1
-            _announce(error, retries, max_retries, delay)
-            if on_retry is not None:
-                on_retry(error, retries, delay)
-            time.sleep(delay)
+            time.sleep(plan[0])
 
 
 async def acall_with_retries(
@@ -115,15 +124,13 @@ async def acall_with_retries(
         try:
             return await attempt()
         except Exception as error:
-            delay = retry_delay(error, retries, max_retries)
-            if delay is None:
+            plan = _plan_retry(error, retries, max_retries, on_retry)
+            if plan is None:
                 raise
             retries += 1
-            _announce(error, retries, max_retries, delay)
-            if on_retry is not None:
-                outcome = on_retry(error, retries, delay)
-                if inspect.isawaitable(outcome):
-                    await outcome
+            delay, outcome = plan
+            if inspect.isawaitable(outcome):
+                await outcome
             await asyncio.sleep(delay)
 
 

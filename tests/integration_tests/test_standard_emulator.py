@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
-from langchain_wandb import ChatWandbInference
 from langchain_wandb.testing import WandbEmulator
+from tests.capabilities import WandbCapabilities
 
 
 @pytest.fixture(scope="module")
@@ -22,34 +22,14 @@ def module_emulator() -> Iterator[WandbEmulator]:
         yield emulator
 
 
-class TestChatWandbInferenceOnEmulator(ChatModelIntegrationTests):
+class TestChatWandbInferenceOnEmulator(WandbCapabilities, ChatModelIntegrationTests):
     @pytest.fixture(autouse=True)
     def _point_at_emulator(self, module_emulator: WandbEmulator) -> None:
         self._base_url = module_emulator.base_url
 
     @property
-    def chat_model_class(self) -> type[ChatWandbInference]:
-        return ChatWandbInference
-
-    @property
     def chat_model_params(self) -> dict:
         return {"base_url": self._base_url, "api_key": "emulator", "max_retries": 0}
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return True
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
 
     # The image tests download a picture from the internet first: live suite only.
 

@@ -11,7 +11,7 @@ import os
 import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
-from langchain_wandb import ChatWandbInference
+from tests.capabilities import WandbCapabilities
 
 pytestmark = [
     pytest.mark.live,
@@ -19,11 +19,7 @@ pytestmark = [
 ]
 
 
-class TestChatWandbInferenceLive(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[ChatWandbInference]:
-        return ChatWandbInference
-
+class TestChatWandbInferenceLive(WandbCapabilities, ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict:
         return {"model": os.environ.get("WANDB_TEST_MODEL", "openai/gpt-oss-120b")}
@@ -33,22 +29,6 @@ class TestChatWandbInferenceLive(ChatModelIntegrationTests):
         # Reasoning tokens count against max_tokens; the suite's 100 would leave
         # reasoning models with nothing left for the answer.
         return {**super().standard_chat_model_params, "max_tokens": 2000}
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return True
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
 
     @property
     def supports_image_inputs(self) -> bool:

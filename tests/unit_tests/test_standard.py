@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from langchain_tests.unit_tests import ChatModelUnitTests
 
-from langchain_wandb import ChatWandbInference
+from tests.capabilities import WandbCapabilities
 
 
-class TestChatWandbInferenceStandard(ChatModelUnitTests):
-    @property
-    def chat_model_class(self) -> type[ChatWandbInference]:
-        return ChatWandbInference
-
+class TestChatWandbInferenceStandard(WandbCapabilities, ChatModelUnitTests):
     @property
     def chat_model_params(self) -> dict:
         return {"model": "openai/gpt-oss-120b", "api_key": "test-key"}
@@ -32,18 +28,6 @@ class TestChatWandbInferenceStandard(ChatModelUnitTests):
                 "model_name": "openai/gpt-oss-20b",
             },
         )
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return True
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
 
     @property
     def supports_image_inputs(self) -> bool:
