@@ -46,24 +46,36 @@ def _post(
     )
 
 
-def _open(client: openai.OpenAI, body: dict[str, Any], config: ClientConfig) -> Any:
-    try:
-        return _post(client, body, config)
-    except Exception as error:
-        relaxed = relaxed_tool_choice(body, error)
-        if relaxed is None:
-            raise
-        return _post(client, relaxed, config)
+def _send(config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None) -> Any:
+    """POST with retries, and once more with `tool_choice="auto"` if a forced one is refused."""
+    client = sync_client(config)
+
+    def attempt() -> Any:
+        try:
+            return _post(client, body, config)
+        except Exception as error:
+            relaxed = relaxed_tool_choice(body, error)
+            if relaxed is None:
+                raise
+            return _post(client, relaxed, config)
+
+    return call_with_retries(attempt, max_retries=config.max_retries, on_retry=on_retry)
 
 
-async def _aopen(client: openai.AsyncOpenAI, body: dict[str, Any], config: ClientConfig) -> Any:
-    try:
-        return await _post(client, body, config)
-    except Exception as error:
-        relaxed = relaxed_tool_choice(body, error)
-        if relaxed is None:
-            raise
-        return await _post(client, relaxed, config)
+async def _asend(config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None) -> Any:
+    """Async `_send`."""
+    client = async_client(config)
+
+    async def attempt() -> Any:
+        try:
+            return await _post(client, body, config)
+        except Exception as error:
+            relaxed = relaxed_tool_choice(body, error)
+            if relaxed is None:
+                raise
+            return await _post(client, relaxed, config)
+
+    return await acall_with_retries(attempt, max_retries=config.max_retries, on_retry=on_retry)
 
 
 def _convert_error(error: BaseException, config: ClientConfig, model: str) -> BaseException:
@@ -116,13 +128,8 @@ def stream_lines(
     The response is closed when the block exits, including when the caller stops early.
     """
     deadline = time.monotonic() + config.timeout
-    client = sync_client(config)
     with _typed_errors(config, body["model"]):
-        response = call_with_retries(
-            lambda: _open(client, body, config),
-            max_retries=config.max_retries,
-            on_retry=on_retry,
-        )
+        response = _send(config, body, on_retry)
         try:
 
             def lines() -> Iterator[str]:
@@ -142,13 +149,8 @@ async def astream_lines(
 ) -> AsyncIterator[AsyncIterator[str]]:
     """Async `stream_lines`: yields an async iterator over the SSE lines."""
     deadline = time.monotonic() + config.timeout
-    client = async_client(config)
     with _typed_errors(config, body["model"]):
-        response = await acall_with_retries(
-            lambda: _aopen(client, body, config),
-            max_retries=config.max_retries,
-            on_retry=on_retry,
-        )
+        response = await _asend(config, body, on_retry)
         try:
 
             async def lines() -> AsyncIterator[str]:
@@ -166,13 +168,8 @@ def post_json(
     config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
 ) -> dict[str, Any]:
     """Send a non-streaming chat completion and return the decoded JSON body."""
-    client = sync_client(config)
     with _typed_errors(config, body["model"]):
-        response = call_with_retries(
-            lambda: _open(client, body, config),
-            max_retries=config.max_retries,
-            on_retry=on_retry,
-        )
+        response = _send(config, body, on_retry)
     return _decode_body(response.content)
 
 
@@ -180,13 +177,8 @@ async def apost_json(
     config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
 ) -> dict[str, Any]:
     """Async `post_json`."""
-    client = async_client(config)
     with _typed_errors(config, body["model"]):
-        response = await acall_with_retries(
-            lambda: _aopen(client, body, config),
-            max_retries=config.max_retries,
-            on_retry=on_retry,
-        )
+        response = await _asend(config, body, on_retry)
     return _decode_body(response.content)
 
 
