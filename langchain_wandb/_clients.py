@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,11 +29,31 @@ class ClientConfig:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-_sync_clients: dict[ClientConfig, openai.OpenAI] = {}
+ClientT = TypeVar("ClientT", "openai.OpenAI", "openai.AsyncOpenAI")
+
+# Most programs use one or two configurations; an app with a key per user uses many.
+# Past this many, the least recently used client is dropped (not closed: a stream may
+# still be reading from its pool; its sockets close once nothing references them).
+MAX_CLIENTS = 32
+
+_sync_clients: OrderedDict[ClientConfig, openai.OpenAI] = OrderedDict()
 _async_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[ClientConfig, openai.AsyncOpenAI]
+    asyncio.AbstractEventLoop, OrderedDict[ClientConfig, openai.AsyncOpenAI]
 ] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+
+
+def _cached(cache: OrderedDict[ClientConfig, ClientT], config: ClientConfig, make: Any) -> ClientT:
+    """The cached client for `config`, made and stored (LRU-bounded) when missing."""
+    with _lock:
+        client = cache.get(config)
+        if client is None:
+            client = cache[config] = make()
+            while len(cache) > MAX_CLIENTS:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(config)
+        return client
 
 
 def _client_kwargs(config: ClientConfig) -> dict[str, Any]:
@@ -63,9 +84,6 @@ def _isolate_from_openai_env(
     client.admin_api_key = None
 
 
-ClientT = TypeVar("ClientT", "openai.OpenAI", "openai.AsyncOpenAI")
-
-
 def _new_client(cls: type[ClientT], config: ClientConfig) -> ClientT:
     client = cls(**_client_kwargs(config))
     _isolate_from_openai_env(client, config)
@@ -74,15 +92,9 @@ def _new_client(cls: type[ClientT], config: ClientConfig) -> ClientT:
 
 def sync_client(config: ClientConfig) -> openai.OpenAI:
     """The shared sync SDK client for this configuration."""
-    client = _sync_clients.get(config)
-    if client is None:
-        import openai
+    import openai
 
-        with _lock:
-            client = _sync_clients.get(config)
-            if client is None:
-                client = _sync_clients[config] = _new_client(openai.OpenAI, config)
-    return client
+    return _cached(_sync_clients, config, lambda: _new_client(openai.OpenAI, config))
 
 
 def async_client(config: ClientConfig) -> openai.AsyncOpenAI:
@@ -91,16 +103,14 @@ def async_client(config: ClientConfig) -> openai.AsyncOpenAI:
     Clients are cached per loop: an async connection pool bound to a closed loop
     raises "Event loop is closed", so `asyncio.run()` twice must not share one.
     """
-    loop = asyncio.get_running_loop()
-    per_loop = _async_clients.get(loop)
-    if per_loop is None:
-        per_loop = _async_clients[loop] = {}
-    client = per_loop.get(config)
-    if client is None:
-        import openai
+    import openai
 
-        client = per_loop[config] = _new_client(openai.AsyncOpenAI, config)
-    return client
+    loop = asyncio.get_running_loop()
+    with _lock:
+        per_loop = _async_clients.get(loop)
+        if per_loop is None:
+            per_loop = _async_clients[loop] = OrderedDict()
+    return _cached(per_loop, config, lambda: _new_client(openai.AsyncOpenAI, config))
 
 
 def close_sync_client(config: ClientConfig) -> None:
@@ -113,7 +123,8 @@ def close_sync_client(config: ClientConfig) -> None:
 
 async def aclose_async_client(config: ClientConfig) -> None:
     """Close and forget this loop's async client for this configuration, if any."""
-    per_loop = _async_clients.get(asyncio.get_running_loop()) or {}
-    client = per_loop.pop(config, None)
+    with _lock:
+        per_loop = _async_clients.get(asyncio.get_running_loop()) or OrderedDict()
+        client = per_loop.pop(config, None)
     if client is not None:
         await client.close()

@@ -124,6 +124,9 @@ def check_request_params(body: dict[str, Any]) -> None:
             raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
     if (max_tokens := body.get("max_tokens")) is not None and max_tokens <= 0:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}.")
+    if body.get("n", 1) != 1:
+        # Several choices would interleave in one stream; LangChain keeps one message.
+        raise ValueError("n must be 1: ask for several answers with batch() instead.")
     stop = body.get("stop")
     if stop is not None and not (
         isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
-from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -275,8 +274,9 @@ class ChatWandbInference(BaseChatModel):
         return ls_params
 
     # -- requests -----------------------------------------------------------------------
-    @cached_property
+    @property
     def _client_config(self) -> _clients.ClientConfig:
+        # Built per request (cheap) so that changing a field after construction counts.
         return _clients.ClientConfig(
             api_key=self.api_key.get_secret_value(),
             base_url=self.base_url,

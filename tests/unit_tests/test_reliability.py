@@ -333,6 +333,24 @@ def test_constructing_models_opens_no_connections(emulator: WandbEmulator) -> No
     assert emulator.connections_accepted == 0
 
 
+def test_client_cache_is_bounded(emulator: WandbEmulator) -> None:
+    from langchain_wandb import _clients
+
+    for i in range(_clients.MAX_CLIENTS + 8):
+        emulator.chat_model(timeout=100 + i).invoke("hi")
+    assert len(_clients._sync_clients) <= _clients.MAX_CLIENTS
+    assert len(emulator.chat_requests) == _clients.MAX_CLIENTS + 8
+
+
+def test_changing_a_field_after_construction_takes_effect(emulator: WandbEmulator) -> None:
+    llm = emulator.chat_model(timeout=77)
+    llm.invoke("hi")
+    llm.default_headers = {"X-Added-Later": "yes"}
+    llm.invoke("hi")
+    assert "x-added-later" not in emulator.requests[0].headers
+    assert emulator.requests[1].headers["x-added-later"] == "yes"
+
+
 def test_close_and_context_manager(emulator: WandbEmulator) -> None:
     with emulator.chat_model(timeout=31) as llm:
         llm.invoke("hi")
@@ -402,6 +420,7 @@ def test_rate_limiter_is_used(emulator: WandbEmulator) -> None:
         (lambda llm: llm.invoke("hi", max_tokens="10"), TypeError, "max_tokens must be an integer"),
         (lambda llm: llm.invoke("hi", max_tokens=0), ValueError, "max_tokens must be positive"),
         (lambda llm: llm.invoke("hi", stop=[1]), TypeError, "stop must be"),
+        (lambda llm: llm.invoke("hi", n=2), ValueError, "n must be 1"),
         (
             lambda llm: list(llm.stream([HumanMessage(content=[{"type": "image"}])])),
             ValueError,
