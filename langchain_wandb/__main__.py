@@ -69,7 +69,7 @@ def _backend(err: TextIO) -> Iterator[dict[str, Any]]:
         file=err,
     )
     with WandbEmulator() as emulator:
-        emulator.script(*(Reply(delay=0.015) for _ in range(4)))
+        emulator.script(Reply(delay=0.015))  # paced, so the demo visibly streams
         yield {"base_url": emulator.base_url, "api_key": "emulator"}
 
 

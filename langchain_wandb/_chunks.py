@@ -178,14 +178,14 @@ class StreamState:
 
     def v1_blocks(
         self, reasoning: str | None, text: str, tool_call_chunks: list[ToolCallChunk]
-    ) -> list[dict[str, Any]]:
+    ) -> list[str | dict[str, Any]]:
         """The chunk's content as v1 blocks, each with its position in the final message.
 
         LangChain merges streamed blocks by `index`; reasoning, text and each tool call
         must get distinct indices (a tool call's own index restarts at 0 and would
         otherwise merge into the reasoning block).
         """
-        blocks: list[dict[str, Any]] = []
+        blocks: list[str | dict[str, Any]] = []
         if reasoning:
             blocks.append(
                 {"type": "reasoning", "reasoning": reasoning, "index": self._block(("r", 0))}
@@ -304,7 +304,7 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         )
     content: str | list[str | dict[str, Any]] = text
     if state.v1:
-        content = list(state.v1_blocks(reasoning, text, tool_call_chunks))
+        content = state.v1_blocks(reasoning, text, tool_call_chunks)
         response_metadata["output_version"] = "v1"
     return _generation(
         AIMessageChunk(

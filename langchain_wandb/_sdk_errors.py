@@ -92,6 +92,7 @@ _STATUS_HINTS: dict[int, tuple[type[openai.APIStatusError], str]] = {
 
 def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> Exception:
     """Map an SDK error to the matching typed error with a helpful, key-free message."""
+    scrub(error, secret)
     if isinstance(error, openai.APITimeoutError):
         timeout = WandbTimeoutError(request=error.request)
         timeout.message = f"Request to W&B Inference timed out (model {model!r})."
@@ -104,7 +105,7 @@ def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> 
     if not isinstance(error, openai.APIStatusError):
         return error
     status = error.status_code
-    server_text = _redact(error.message, secret)
+    server_text = error.message
     cls: type[openai.APIStatusError]
     if status in _STATUS_HINTS:
         cls, hint = _STATUS_HINTS[status]
@@ -135,9 +136,7 @@ def scrub(error: BaseException, secret: str) -> None:
     """Remove the API key from an SDK error's text in place (it stays the cause)."""
     if not secret:
         return
-    error.args = tuple(
-        arg.replace(secret, "***") if isinstance(arg, str) else arg for arg in error.args
-    )
+    error.args = tuple(_redact(arg, secret) if isinstance(arg, str) else arg for arg in error.args)
     message = getattr(error, "message", None)
     if isinstance(message, str):
-        error.message = message.replace(secret, "***")  # type: ignore[attr-defined]
+        error.message = _redact(message, secret)  # type: ignore[attr-defined]

@@ -83,9 +83,8 @@ def _convert_error(error: BaseException, config: ClientConfig, model: str) -> Ba
     import openai
 
     if isinstance(error, openai.OpenAIError):
-        from langchain_wandb._sdk_errors import convert_sdk_error, scrub
+        from langchain_wandb._sdk_errors import convert_sdk_error
 
-        scrub(error, config.api_key)
         return convert_sdk_error(error, model=model, secret=config.api_key)
     if isinstance(error, httpx2.TimeoutException):
         return StreamTimeoutError(

@@ -2,8 +2,8 @@
 
 It behaves like an obliging model, deterministically: it calls a bound tool when the
 request has tools (the one `tool_choice` names, else one the prompt mentions, else the
-first), with arguments built from the tool's JSON schema (numbers taken from the prompt
-in order); it answers from the tool results once they come back; it returns a JSON
+first), with arguments built from the tool's JSON schema (numbers and quoted phrases taken
+from the prompt in order); it answers from the tool results once they come back; it returns a JSON
 instance of the schema for `response_format`; otherwise a joke or an echo.
 """
 
@@ -21,38 +21,35 @@ _QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"")
 
 def automatic_reply(request: dict[str, Any]) -> Reply:
     """The default reply for a request."""
-    messages = request.get("messages") or []
-    last_role = messages[-1].get("role") if messages else None
-    if last_role == "tool":
-        results = [m.get("content") for m in messages[len(messages) - _trailing_tools(messages) :]]
-        return Reply(content="The tool returned: " + "; ".join(str(r) for r in results))
+    if results := _trailing_tool_results(request.get("messages") or []):
+        return Reply(content="The tool returned: " + "; ".join(results))
+    prompt = last_user_text(request)
     tools = request.get("tools") or []
     choice = request.get("tool_choice")
     if tools and choice != "none":
-        tool = _pick_tool(tools, choice, last_user_text(request))
-        function = tool.get("function") or {}
-        prompt = last_user_text(request)
+        function = _pick_tool(tools, choice, prompt).get("function") or {}
         parameters = function.get("parameters") or {}
         args = _sample(parameters, _Fill(prompt), parameters)
         return Reply(tool_calls=[ToolCallReply(name=function.get("name", "tool"), arguments=args)])
     response_format = request.get("response_format") or {}
     if response_format.get("type") == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema") or {}
-        return Reply(content=json.dumps(_sample(schema, _Fill(last_user_text(request)), schema)))
+        return Reply(content=json.dumps(_sample(schema, _Fill(prompt), schema)))
     if response_format.get("type") == "json_object":
         # JSON mode: the keys the prompt quotes, as a model asked for them would.
-        keys = _quoted(last_user_text(request)) or ["answer"]
+        keys = _quoted(prompt) or ["answer"]
         return Reply(content=json.dumps({key: f"example {key}" for key in keys}))
     return Reply()
 
 
-def _trailing_tools(messages: list[dict[str, Any]]) -> int:
-    count = 0
+def _trailing_tool_results(messages: list[dict[str, Any]]) -> list[str]:
+    """The contents of the tool messages that end the conversation, in order."""
+    results: list[str] = []
     for message in reversed(messages):
         if message.get("role") != "tool":
             break
-        count += 1
-    return count
+        results.insert(0, str(message.get("content")))
+    return results
 
 
 def _pick_tool(tools: list[dict[str, Any]], choice: Any, prompt: str) -> dict[str, Any]:

@@ -257,7 +257,7 @@ class RenderedReply:
 
     def _tool_call_events(self, position: int, call: ToolCallReply) -> list[dict[str, Any]]:
         mode = self.reply.tool_call_index
-        call_id = call.id or f"call_{self.response_id[-6:]}_{position}"
+        call_id = self._call_id(position, call)
 
         def fragment(body: dict[str, Any]) -> dict[str, Any]:
             if mode == "normal":
@@ -283,6 +283,9 @@ class RenderedReply:
         ]
         return events
 
+    def _call_id(self, position: int, call: ToolCallReply) -> str:
+        return call.id or f"call_{self.response_id[-6:]}_{position}"
+
     def completion(self) -> dict[str, Any]:
         """The non-streaming chat completion object."""
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self.content)}
@@ -291,7 +294,7 @@ class RenderedReply:
         if self.reply.tool_calls:
             message["tool_calls"] = [
                 {
-                    "id": call.id or f"call_{self.response_id[-6:]}_{position}",
+                    "id": self._call_id(position, call),
                     "type": "function",
                     "function": {"name": call.name, "arguments": call.arguments_json()},
                 }
