@@ -284,6 +284,9 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
     choice = choices[0]
     delta = choice.get("delta") or {}
     finish_reason = choice.get("finish_reason")
+    if logprobs := choice.get("logprobs"):
+        # Per-token lists: merging chunks concatenates them in order.
+        response_metadata["logprobs"] = logprobs
     additional_kwargs: dict[str, Any] = {}
     reasoning = _reasoning_of(delta)
     if reasoning is not None:
@@ -374,6 +377,8 @@ def response_to_result(data: dict[str, Any]) -> ChatResult:
     response_metadata = _response_metadata(data)
     if finish_reason := choice.get("finish_reason"):
         response_metadata["finish_reason"] = finish_reason
+    if logprobs := choice.get("logprobs"):
+        response_metadata["logprobs"] = logprobs
     additional_kwargs: dict[str, Any] = {}
     if (reasoning := _reasoning_of(message)) is not None:
         additional_kwargs["reasoning_content"] = reasoning

@@ -158,6 +158,10 @@ class ChatWandbInference(BaseChatModel):
     """Penalty for tokens by how often they already appeared."""
     presence_penalty: float | None = None
     """Penalty for tokens that already appeared."""
+    logprobs: bool | None = None
+    """Return token log probabilities, in `response_metadata["logprobs"]`."""
+    top_logprobs: int | None = Field(default=None, ge=0)
+    """How many likeliest alternatives to report per token (needs `logprobs=True`)."""
     reasoning: bool | None = None
     """Switch thinking on (`True`) or off (`False`) where W&B allows it
     (`chat_template_kwargs.enable_thinking`); `None` keeps the model's default. Always-
@@ -246,6 +250,8 @@ class ChatWandbInference(BaseChatModel):
             "seed": self.seed,
             "frequency_penalty": self.frequency_penalty,
             "presence_penalty": self.presence_penalty,
+            "logprobs": self.logprobs,
+            "top_logprobs": self.top_logprobs,
             "reasoning_effort": self.reasoning_effort,
             "cache_salt": self.cache_salt,
         }

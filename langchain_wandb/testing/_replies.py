@@ -168,6 +168,8 @@ class RenderedReply:
     reasoning: list[str]
     prompt_tokens: int
     response_id: str
+    top_logprobs: int | None = None
+    """None: no logprobs asked for; else how many alternatives per token."""
     created: int = field(default_factory=lambda: int(time.time()))
 
     @classmethod
@@ -188,6 +190,7 @@ class RenderedReply:
             reasoning=tokens_of(reasoning),
             prompt_tokens=prompt_tokens_of(request),
             response_id=response_id,
+            top_logprobs=int(request.get("top_logprobs") or 0) if request.get("logprobs") else None,
         )
 
     @property
@@ -218,13 +221,29 @@ class RenderedReply:
         return len(self.reasoning) + content_tokens + len(self.reply.tool_calls)
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+        if self.top_logprobs is not None and delta.get("content"):
+            choice["logprobs"] = self.logprobs(tokens_of(delta["content"]))
         return {
             "id": self.response_id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            "choices": [choice],
         }
+
+    def logprobs(self, pieces: list[str]) -> dict[str, Any]:
+        """OpenAI-style `logprobs` for content pieces: made-up but deterministic values."""
+        entries = []
+        for piece in pieces:
+            chosen = _token_logprob(piece, -(len(piece) % 4) / 4)
+            alternatives = [
+                _token_logprob(f"{piece}~{rank}", chosen["logprob"] - rank)
+                for rank in range(1, self.top_logprobs or 0)
+            ]
+            top = [chosen, *alternatives] if self.top_logprobs else []
+            entries.append({**chosen, "top_logprobs": top})
+        return {"content": entries, "refusal": None}
 
     def stream_events(self) -> list[dict[str, Any]]:
         """The chunk objects of the stream, in order (faults excluded)."""
@@ -300,7 +319,7 @@ class RenderedReply:
                 }
                 for position, call in enumerate(self.reply.tool_calls)
             ]
-        return {
+        completion: dict[str, Any] = {
             "id": self.response_id,
             "object": "chat.completion",
             "created": self.created,
@@ -308,6 +327,13 @@ class RenderedReply:
             "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
             "usage": self.usage(),
         }
+        if self.top_logprobs is not None:
+            completion["choices"][0]["logprobs"] = self.logprobs(tokens_of("".join(self.content)))
+        return completion
+
+
+def _token_logprob(token: str, logprob: float) -> dict[str, Any]:
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
 
 
 def _group(pieces: list[str], size: int) -> list[str]:

@@ -297,3 +297,16 @@ def test_non_streaming_error_body_raises() -> None:
         response_to_result({"error": {"message": "bad things"}})
     with pytest.raises(WandbStreamError, match="without choices"):
         response_to_result({"id": "x", "choices": []})
+
+
+def test_logprobs_of_each_chunk_concatenate() -> None:
+    def entry(token: str) -> dict[str, Any]:
+        return {"token": token, "logprob": -0.5, "top_logprobs": []}
+
+    first = chunk({"content": "Why"}, logprobs={"content": [entry("Why")]})
+    second = chunk({"content": " not"}, logprobs={"content": [entry(" not")]})
+    for data in (first, second):
+        data["choices"][0]["logprobs"] = data.pop("logprobs")
+    merged = merge([first, second, chunk({}, "stop")])
+    assert merged.response_metadata["logprobs"] == {"content": [entry("Why"), entry(" not")]}
+    assert "logprobs" not in merge([chunk({"content": "x"}, "stop")]).response_metadata

@@ -130,6 +130,19 @@ async def test_non_streaming_requests_give_the_same_message(
         assert message.response_metadata["finish_reason"] == "stop"
 
 
+@pytest.mark.parametrize("streaming", [True, False])
+def test_logprobs_reach_response_metadata_in_order(
+    emulator: WandbEmulator, streaming: bool
+) -> None:
+    llm = emulator.chat_model(streaming=streaming, logprobs=True, top_logprobs=2)
+    message = llm.invoke("Tell me a rambling joke")
+    assert emulator.chat_requests[-1]["logprobs"] is True
+    entries = message.response_metadata["logprobs"]["content"]
+    assert "".join(entry["token"] for entry in entries) == message.content == RAMBLING_JOKE
+    assert all(len(entry["top_logprobs"]) == 2 for entry in entries)
+    assert all(entry["logprob"] <= 0 for entry in entries)
+
+
 def test_per_call_model_shows_in_metadata_and_trace_params(
     llm: ChatWandbInference, emulator: WandbEmulator
 ) -> None:
