@@ -110,6 +110,37 @@ class ChatWandbInference(BaseChatModel):
             print(chunk.content, end="")
         ```
 
+    Tool calling:
+        ```python
+        from langchain_core.tools import tool
+
+
+        @tool
+        def get_weather(city: str) -> str:
+            '''Get the weather in a city.'''
+            return f"Sunny in {city}"
+
+
+        msg = llm.bind_tools([get_weather]).invoke("Weather in Paris?")
+        msg.tool_calls  # [{'name': 'get_weather', 'args': {'city': 'Paris'}, ...}]
+        ```
+
+        Agents: `langchain.agents.create_agent(llm, tools=[get_weather])`.
+
+    Structured output:
+        ```python
+        from pydantic import BaseModel
+
+
+        class Person(BaseModel):
+            name: str
+            age: int
+
+
+        llm.with_structured_output(Person).invoke("Ada Lovelace was 36.")
+        # Person(name='Ada Lovelace', age=36)
+        ```
+
     Reasoning:
         Reasoning text is kept in `additional_kwargs["reasoning_content"]` and appears
         as a `reasoning` block in `msg.content_blocks`.
