@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from langchain_core.exceptions import ModelError
 
-from langchain_wandb.chat_models import DEFAULT_MODEL, ChatWandbInference
+from langchain_wandb.chat_models import DEFAULT_BASE_URL, DEFAULT_MODEL, ChatWandbInference
 from langchain_wandb.models import WandbModel
 
 _DIM, _RESET = "\033[2m", "\033[0m"
@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
 def _backend(err: TextIO) -> Iterator[dict[str, Any]]:
     """Yield model kwargs for W&B, or for an embedded emulator when there is no key."""
     if os.environ.get("WANDB_API_KEY"):
-        print("Using W&B Inference (WANDB_API_KEY is set).", file=err)
+        url = os.environ.get("WANDB_INFERENCE_BASE_URL") or DEFAULT_BASE_URL
+        print(f"Using W&B Inference at {url} (WANDB_API_KEY is set).", file=err)
         yield {}
         return
     from langchain_wandb.testing import Reply, WandbEmulator

@@ -66,7 +66,9 @@ def test_check_and_bad_key_fail_in_one_line(
         monkeypatch.setenv("WANDB_INFERENCE_BASE_URL", emulator.base_url)
         monkeypatch.setenv("WANDB_API_KEY", "good-key")
         assert main(["--check"]) == 0
-        assert "OK" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "OK" in err
+        assert f"Using W&B Inference at {emulator.base_url}" in err
         monkeypatch.setenv("WANDB_API_KEY", "bad-key")
         assert main(["--check"]) == 1
         err = capsys.readouterr().err
