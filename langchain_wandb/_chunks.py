@@ -368,7 +368,7 @@ def response_to_result(data: dict[str, Any]) -> ChatResult:
     from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
 
     if "error" in data:
-        raise WandbStreamError.from_event(data["error"])
+        raise WandbStreamError.from_event(data["error"], where="in its response")
     choices = data.get("choices")
     if not choices:
         raise WandbStreamError(f"W&B returned a response without choices: {_excerpt(data)}")

@@ -11,14 +11,14 @@ class WandbStreamError(ModelAPIError):
     """The server sent an error event, malformed data, or ended the stream early."""
 
     @classmethod
-    def from_event(cls, error: Any) -> WandbStreamError:
-        """Build the error from an `{"error": ...}` payload sent mid-stream or as a body."""
+    def from_event(cls, error: Any, *, where: str = "mid-stream") -> WandbStreamError:
+        """Build the error from an `{"error": ...}` payload (`where` it came, for the text)."""
         if isinstance(error, dict):
             message = error.get("message") or error.get("detail") or str(error)
             kind = error.get("type") or error.get("code")
             suffix = f" ({kind})" if kind else ""
-            return cls(f"W&B Inference reported an error mid-stream: {message}{suffix}")
-        return cls(f"W&B Inference reported an error mid-stream: {error}")
+            return cls(f"W&B Inference reported an error {where}: {message}{suffix}")
+        return cls(f"W&B Inference reported an error {where}: {error}")
 
 
 class StreamEndedEarlyError(WandbStreamError):

@@ -293,7 +293,7 @@ def test_non_streaming_response_to_result() -> None:
 
 
 def test_non_streaming_error_body_raises() -> None:
-    with pytest.raises(WandbStreamError, match="bad things"):
+    with pytest.raises(WandbStreamError, match="error in its response: bad things"):
         response_to_result({"error": {"message": "bad things"}})
     with pytest.raises(WandbStreamError, match="without choices"):
         response_to_result({"id": "x", "choices": []})

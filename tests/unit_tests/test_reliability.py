@@ -212,7 +212,7 @@ def test_error_event_mid_stream_raises_after_partial_text(
         Reply(content="one two three four", error_after=2, error_message="GPU fell over")
     )
     seen = []
-    with pytest.raises(WandbStreamError, match="GPU fell over"):
+    with pytest.raises(WandbStreamError, match="error mid-stream: GPU fell over"):
         for chunk in llm.stream("hi"):
             seen.append(chunk.text)
     assert "".join(seen) == "one two"
