@@ -7,10 +7,17 @@ share all of it, and unit tests feed it hand-built dicts.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, AIMessageChunk
-from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+from langchain_core.messages.ai import (
+    InputTokenDetails,
+    OutputTokenDetails,
+    UsageMetadata,
+    add_ai_message_chunks,
+)
 from langchain_core.messages.tool import ToolCallChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.json import parse_partial_json
@@ -352,6 +359,18 @@ def _empty_chunk(
             chunk_position="last" if last else None,
         )
     )
+
+
+@contextmanager
+def keep_partial(received: list[ChatGenerationChunk]) -> Iterator[None]:
+    """Attach the chunks received so far, merged, to a stream error raised in the block."""
+    try:
+        yield
+    except WandbStreamError as error:
+        if received and error.partial is None:
+            messages = [cast("AIMessageChunk", chunk.message) for chunk in received]
+            error.partial = add_ai_message_chunks(*messages)
+        raise
 
 
 def _generation(message: AIMessageChunk) -> ChatGenerationChunk:

@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.exceptions import ModelAPIError
+from langchain_core.messages import AIMessageChunk
 
 
 class WandbStreamError(ModelAPIError):
     """The server sent an error event, malformed data, or ended the stream early."""
+
+    partial: AIMessageChunk | None = None
+    """What arrived before the failure (text, reasoning, tool-call fragments), merged;
+    None when nothing did. `invoke()` raises without returning it, so it is kept here."""
 
     @classmethod
     def from_event(cls, error: Any, *, where: str = "mid-stream") -> WandbStreamError:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from typing_extensions import Self
 
 from langchain_wandb import _clients, _transport
-from langchain_wandb._chunks import response_to_result
+from langchain_wandb._chunks import keep_partial, response_to_result
 from langchain_wandb._messages import check_request_params, messages_to_dicts
 from langchain_wandb._quirks import (
     apply_reasoning_switch,
@@ -360,10 +360,13 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         body = self._request_body(messages, stop, stream=True, **kwargs)
-        with _transport.stream_lines(
-            self._client_config, body, callback_hook(run_manager)
-        ) as lines:
+        received: list[ChatGenerationChunk] = []
+        with (
+            keep_partial(received),
+            _transport.stream_lines(self._client_config, body, callback_hook(run_manager)) as lines,
+        ):
             for chunk in decode_lines(lines, v1=self.output_version == "v1"):
+                received.append(chunk)
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
@@ -376,13 +379,16 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         body = self._request_body(messages, stop, stream=True, **kwargs)
-        async with _transport.astream_lines(
-            self._client_config, body, callback_hook(run_manager)
-        ) as lines:
-            async for chunk in adecode_lines(lines, v1=self.output_version == "v1"):
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+        received: list[ChatGenerationChunk] = []
+        with keep_partial(received):
+            async with _transport.astream_lines(
+                self._client_config, body, callback_hook(run_manager)
+            ) as lines:
+                async for chunk in adecode_lines(lines, v1=self.output_version == "v1"):
+                    received.append(chunk)
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
 
     def _generate(
         self,

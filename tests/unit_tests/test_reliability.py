@@ -31,6 +31,7 @@ from langchain_wandb import ChatWandbInference
 from langchain_wandb._errors import StreamEndedEarlyError, StreamTimeoutError, WandbStreamError
 from langchain_wandb._retry import retry_delay
 from langchain_wandb.testing import RAMBLING_JOKE, Reply, WandbEmulator
+from langchain_wandb.testing._replies import tokens_of
 
 SECRET = "sk-wandb-SECRET-0123456789"
 
@@ -223,12 +224,42 @@ def test_error_event_mid_stream_raises_after_partial_text(
 async def test_truncated_stream_raises_never_short_answer(
     llm: ChatWandbInference, emulator: WandbEmulator, api: str
 ) -> None:
-    emulator.script(Reply(content=RAMBLING_JOKE, truncate_after=5))
-    with pytest.raises(StreamEndedEarlyError, match="incomplete"):
+    emulator.script(Reply(content=RAMBLING_JOKE, reasoning="Think first.", truncate_after=5))
+    with pytest.raises(StreamEndedEarlyError, match="incomplete") as info:
         if api == "sync":
             llm.invoke("hi")
         else:
             await llm.ainvoke("hi")
+    # invoke() returns nothing on failure: what did arrive travels with the error.
+    partial = info.value.partial
+    assert partial is not None
+    assert partial.content == "".join(tokens_of(RAMBLING_JOKE)[:5])
+    assert partial.additional_kwargs["reasoning_content"] == "Think first."
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+async def test_stream_errors_carry_what_arrived(emulator: WandbEmulator, api: str) -> None:
+    llm = emulator.chat_model(stream_idle_timeout=0.3, max_retries=0)
+    emulator.script(
+        Reply(content="a b c d", reasoning="", stall_after=2, stall_seconds=1.0),
+        Reply(content="a b", reasoning="", error_after=0),
+    )
+    errors = []
+    for _ in range(2):
+        with pytest.raises(WandbStreamError) as info:
+            if api == "sync":
+                llm.invoke("hi")
+            else:
+                await llm.ainvoke("hi")
+        errors.append(info.value)
+    timeout, error_event = errors
+    assert isinstance(timeout, StreamTimeoutError)
+    assert timeout.partial is not None
+    assert timeout.partial.content == "a b"
+    # Only the role chunk arrived before the error event: no text, but the response's identity.
+    assert error_event.partial is not None
+    assert error_event.partial.content == ""
+    assert error_event.partial.response_metadata["model_name"] == llm.model_name
 
 
 def test_malformed_json_raises_with_excerpt(
