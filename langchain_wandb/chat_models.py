@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from types import TracebackType
@@ -37,11 +38,14 @@ from langchain_wandb._sse import adecode_lines, decode_lines
 from langchain_wandb.models import WandbModel, lookup
 
 if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
+
     # Tool and structured-output helpers import output parsers: loaded on first use.
     from langchain_wandb._tools import StructuredMethod, ToolLike
 
 DEFAULT_BASE_URL = "https://api.inference.wandb.ai/v1"
 DEFAULT_MODEL = "openai/gpt-oss-120b"
+_CHARS_PER_TOKEN = 4.0  # langchain-core's count_tokens_approximately default
 _PROJECT_PATTERN = re.compile(r"^[^/\s]+/[^/\s]+$")
 _MISSING_KEY = (
     "No W&B API key: set the WANDB_API_KEY environment variable or pass api_key=... "
@@ -490,6 +494,30 @@ class ChatWandbInference(BaseChatModel):
         return structured_output_runnable(
             self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
         )
+
+    # -- token counting -----------------------------------------------------------------
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Estimate the tokens `messages` (and `tools`) take, without a tokenizer.
+
+        W&B's models use many tokenizers and none is shipped here, so this is
+        langchain-core's `count_tokens_approximately` (about four characters a token,
+        rescaled by the last `usage_metadata` in the history when there is one): good
+        for `trim_messages(token_counter=llm)`. Exact counts arrive in `usage_metadata`.
+        """
+        from langchain_core.messages.utils import count_tokens_approximately
+
+        from langchain_wandb._tools import format_tools
+
+        schemas: list[BaseTool | dict[str, Any]] = [*format_tools(tools or [], strict=None)]
+        return count_tokens_approximately(
+            messages, tools=schemas or None, use_usage_metadata_scaling=True
+        )
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimate the tokens in `text` (about four characters a token)."""
+        return math.ceil(len(text) / _CHARS_PER_TOKEN)
 
     # -- models -------------------------------------------------------------------------
     def list_models(self) -> list[WandbModel]:

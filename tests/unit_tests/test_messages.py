@@ -1,4 +1,4 @@
-"""LangChain messages -> request dicts."""
+"""LangChain messages -> request dicts, and token estimates for them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.messages.utils import trim_messages
+from pydantic import BaseModel
 
+from langchain_wandb import ChatWandbInference
 from langchain_wandb._messages import messages_to_dicts
 
 
@@ -108,3 +111,35 @@ def test_non_message_is_rejected() -> None:
 def test_image_without_data_is_rejected() -> None:
     with pytest.raises(ValueError):
         messages_to_dicts([HumanMessage(content=[{"type": "image"}])])
+
+
+class Weather(BaseModel):
+    """Get the weather in a city."""
+
+    city: str
+
+
+def test_token_estimates_need_no_tokenizer_and_drive_trim_messages() -> None:
+    llm = ChatWandbInference(api_key="k")
+    history = [SystemMessage("be brief"), *(HumanMessage("word " * 40) for _ in range(5))]
+    one = llm.get_num_tokens_from_messages(history[:2])
+    assert one > llm.get_num_tokens("word " * 40) == 50
+    assert llm.get_num_tokens_from_messages(history) > 4 * one
+    assert llm.get_num_tokens_from_messages(history[:2], tools=[Weather]) > one
+    trimmed = trim_messages(
+        history, max_tokens=2 * one, token_counter=llm, strategy="last", include_system=True
+    )
+    assert trimmed[0] == history[0]
+    assert 2 <= len(trimmed) < len(history)
+
+
+def test_token_estimates_follow_reported_usage() -> None:
+    llm = ChatWandbInference(api_key="k")
+    question = HumanMessage("word " * 40)
+    answer = AIMessage(  # as our stream merges it: usage plus the provider's name
+        "ok",
+        usage_metadata={"input_tokens": 500, "output_tokens": 1, "total_tokens": 501},
+        response_metadata={"model_provider": "wandb"},
+    )
+    unscaled = llm.get_num_tokens_from_messages([question, AIMessage("ok")])
+    assert llm.get_num_tokens_from_messages([question, answer]) > unscaled
