@@ -52,6 +52,13 @@ class WandbModel:
 
         W&B documents function tools and JSON-schema structured output for its catalogue
         as a whole, and only `tool_choice="auto"` (hence `tool_choice: False`).
+
+        `structured_output` is False although `with_structured_output` uses W&B's native
+        `json_schema`: LangChain agents read it to send `response_format` *with* their
+        tools on every turn, and W&B's vLLM-style serving applies `response_format` to
+        the whole reply, so the model answers in JSON without ever calling a tool
+        (vllm#39929). False makes `create_agent(..., response_format=Schema)` use its
+        tool strategy, which works.
         """
         profile = ModelProfile(
             status=self.status or "unknown",
@@ -63,7 +70,7 @@ class WandbModel:
             tool_calling=True,
             tool_choice=False,
             tool_call_streaming=True,
-            structured_output=True,
+            structured_output=False,
             reasoning_output=self.reasoning not in (None, "none"),
         )
         if self.name:

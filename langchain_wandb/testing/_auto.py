@@ -3,8 +3,10 @@
 It behaves like an obliging model, deterministically: it calls a bound tool when the
 request has tools (the one `tool_choice` names, else one the prompt mentions, else the
 first), with arguments built from the tool's JSON schema (numbers and quoted phrases taken
-from the prompt in order); it answers from the tool results once they come back; it returns a JSON
-instance of the schema for `response_format`; otherwise a joke or an echo.
+from the prompt in order); it answers from the tool results once they come back, or, when
+a tool choice still forces a call, calls a tool it has not called yet this turn; it returns
+a JSON instance of the schema for `response_format` (and then calls no tool unless forced,
+as vLLM-served models do); otherwise a joke or an echo.
 """
 
 from __future__ import annotations
@@ -21,17 +23,23 @@ _QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"")
 
 def automatic_reply(request: dict[str, Any]) -> Reply:
     """The default reply for a request."""
-    if results := _trailing_tool_results(request.get("messages") or []):
-        return Reply(content="The tool returned: " + "; ".join(results))
+    messages = request.get("messages") or []
     prompt = last_user_text(request)
     tools = request.get("tools") or []
     choice = request.get("tool_choice")
-    if tools and choice != "none":
+    forced = choice == "required" or isinstance(choice, dict)
+    results = _trailing_tool_results(messages)
+    response_format = request.get("response_format") or {}
+    # Like vLLM-served models, `response_format` constrains the whole reply: with tools
+    # on "auto" the model answers in JSON at once and cannot call a tool (vllm#39929).
+    if tools and choice != "none" and (forced or not (results or response_format)):
+        if results:  # forced to call again: a tool this turn has not called yet
+            called = _called_this_turn(messages)
+            tools = [tool for tool in tools if _name(tool) not in called] or tools
         function = _pick_tool(tools, choice, prompt).get("function") or {}
         parameters = function.get("parameters") or {}
         args = _sample(parameters, _Fill(prompt), parameters)
         return Reply(tool_calls=[ToolCallReply(name=function.get("name", "tool"), arguments=args)])
-    response_format = request.get("response_format") or {}
     if response_format.get("type") == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema") or {}
         return Reply(content=json.dumps(_sample(schema, _Fill(prompt), schema)))
@@ -39,7 +47,24 @@ def automatic_reply(request: dict[str, Any]) -> Reply:
         # JSON mode: the keys the prompt quotes, as a model asked for them would.
         keys = _quoted(prompt) or ["answer"]
         return Reply(content=json.dumps({key: f"example {key}" for key in keys}))
+    if results:
+        return Reply(content="The tool returned: " + "; ".join(results))
     return Reply()
+
+
+def _name(tool: dict[str, Any]) -> str:
+    return str((tool.get("function") or {}).get("name", ""))
+
+
+def _called_this_turn(messages: list[dict[str, Any]]) -> set[str]:
+    """Names of the tools the assistant called since the last user message."""
+    called: set[str] = set()
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            break
+        for call in message.get("tool_calls") or []:
+            called.add(str((call.get("function") or {}).get("name", "")))
+    return called
 
 
 def _trailing_tool_results(messages: list[dict[str, Any]]) -> list[str]:
@@ -53,7 +78,7 @@ def _trailing_tool_results(messages: list[dict[str, Any]]) -> list[str]:
 
 
 def _pick_tool(tools: list[dict[str, Any]], choice: Any, prompt: str) -> dict[str, Any]:
-    names = [(tool.get("function") or {}).get("name", "") for tool in tools]
+    names = [_name(tool) for tool in tools]
     wanted = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
     if wanted is None:
         wanted = next((name for name in names if name and name in prompt), None)

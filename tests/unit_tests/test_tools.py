@@ -353,11 +353,10 @@ async def test_create_agent_loop_async_streamed_messages(emulator: WandbEmulator
         if isinstance(message, AIMessageChunk) and message.content:
             tokens.append(message.content)
     assert "".join(tokens) == "It is sunny in Paris today."
-    result = await agent.ainvoke({"messages": [("human", "Weather in Paris?")]})
-    assert (
-        result["messages"][-1].content == "You said: Weather in Paris?"
-        or result["messages"][-1].content
-    )
+    # Unscripted now: the emulator calls the tool itself and answers from its result.
+    result = await agent.ainvoke({"messages": [("human", "Weather in 'Rome'?")]})
+    assert result["messages"][2].content == "It is sunny in Rome."
+    assert result["messages"][-1].content == "The tool returned: It is sunny in Rome."
 
 
 def test_langgraph_prebuilt_react_agent(emulator: WandbEmulator) -> None:
@@ -378,3 +377,33 @@ def test_unscripted_agent_loop_runs_on_defaults(emulator: WandbEmulator) -> None
     result = agent.invoke({"messages": [("human", "What is 20 + 22? Use add.")]})
     assert result["messages"][2].content == "42"
     assert result["messages"][-1].content == "The tool returned: 42"
+
+
+class Report(BaseModel):
+    """A weather report."""
+
+    city: str
+    summary: str
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+async def test_create_agent_with_response_format_still_calls_its_tools(
+    emulator: WandbEmulator, api: str
+) -> None:
+    from langchain.agents import create_agent
+
+    agent = create_agent(emulator.chat_model(), tools=[get_weather], response_format=Report)
+    inputs = {"messages": [("human", "Weather in 'Paris'?")]}
+    result = agent.invoke(inputs) if api == "sync" else await agent.ainvoke(inputs)
+    tool_results = [m.content for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert tool_results[0] == "It is sunny in Paris."  # the real tool ran first
+    assert result["structured_response"] == Report(city="Paris", summary="example summary")
+    # Never response_format together with tools: W&B's serving would then skip the tools.
+    assert all("response_format" not in body for body in emulator.chat_requests)
+
+
+def test_emulator_plays_response_format_with_tools_as_vllm_does(emulator: WandbEmulator) -> None:
+    llm = emulator.chat_model().bind_tools([get_weather])
+    message = llm.invoke("Weather in 'Paris'?", response_format={"type": "json_object"})
+    assert message.tool_calls == []
+    assert message.content == '{"Paris": "example Paris"}'  # JSON mode: the quoted keys

@@ -92,7 +92,9 @@ def test_profile_of_a_known_model() -> None:
     assert profile["max_input_tokens"] == 131000
     assert profile["reasoning_output"] is True
     assert profile["tool_calling"] is True
-    assert profile["structured_output"] is True
+    # False on purpose (see WandbModel.profile): agents then keep response_format and
+    # tools apart; with_structured_output still uses native json_schema.
+    assert profile["structured_output"] is False
     assert profile["image_inputs"] is False
     vision = ChatWandbInference(api_key="k", model="moonshotai/Kimi-K2.5").profile
     assert vision is not None
