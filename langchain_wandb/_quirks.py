@@ -4,6 +4,8 @@
   field); always-on models cannot switch it off.
 - W&B documents only `tool_choice="auto"`; a forced choice that a model's server
   rejects is retried once as `"auto"` instead of failing the call.
+- W&B takes the token limit as `max_tokens` (LiteLLM maps `max_completion_tokens` to it);
+  OpenAI's newer name, which users of ChatOpenAI pass, is renamed.
 - Reasoning tokens count against `max_tokens`: a small budget on a reasoning model can
   end with `finish_reason="length"` and no answer at all, which deserves a warning.
 """
@@ -58,6 +60,12 @@ def apply_reasoning_switch(body: dict[str, Any], reasoning: bool | None) -> None
     template_kwargs = dict(body.get("chat_template_kwargs") or {})
     template_kwargs["enable_thinking"] = reasoning
     body["chat_template_kwargs"] = template_kwargs
+
+
+def use_max_tokens(params: dict[str, Any]) -> None:
+    """Rename `max_completion_tokens` to `max_tokens` in place (the newer name wins)."""
+    if "max_completion_tokens" in params:
+        params["max_tokens"] = params.pop("max_completion_tokens")
 
 
 def warn_if_deprecated(model: str) -> None:

@@ -30,6 +30,7 @@ from langchain_wandb._messages import check_request_params, messages_to_dicts
 from langchain_wandb._quirks import (
     apply_reasoning_switch,
     check_reasoning_switch,
+    use_max_tokens,
     warn_if_deprecated,
 )
 from langchain_wandb._retry import callback_hook
@@ -184,7 +185,8 @@ class ChatWandbInference(BaseChatModel):
     top_p: float | None = None
     """Nucleus sampling probability mass."""
     max_tokens: int | None = Field(default=None, gt=0)
-    """Maximum tokens to generate, reasoning tokens included (sent as `max_tokens`)."""
+    """Maximum tokens to generate, reasoning tokens included (sent as `max_tokens`, the
+    name W&B accepts; `max_completion_tokens`, ChatOpenAI's name, is accepted too)."""
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     """Stop sequences."""
     seed: int | None = None
@@ -227,6 +229,8 @@ class ChatWandbInference(BaseChatModel):
     @model_validator(mode="before")
     @classmethod
     def _move_unknown_args_to_model_kwargs(cls, values: dict[str, Any]) -> Any:
+        values = dict(values)
+        use_max_tokens(values)
         return _build_model_kwargs(values, get_pydantic_field_names(cls))
 
     @model_validator(mode="after")
@@ -352,6 +356,7 @@ class ChatWandbInference(BaseChatModel):
             body.pop("stop", None)
         if stream and stream_usage:
             body["stream_options"] = {"include_usage": True}
+        use_max_tokens(body)
         apply_reasoning_switch(body, reasoning)
         check_request_params(body)
         return body

@@ -65,6 +65,23 @@ def test_request_body_for_streaming(llm: ChatWandbInference, emulator: WandbEmul
     assert body["model"] == "openai/gpt-oss-120b"
 
 
+def test_max_completion_tokens_is_sent_as_max_tokens(emulator: WandbEmulator) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ChatOpenAI's name is known: no "unknown argument"
+        llm = emulator.chat_model(max_completion_tokens=40)
+    assert llm.max_tokens == 40
+    assert llm.model_kwargs == {}
+    llm.invoke("hi")
+    llm.invoke("hi", max_completion_tokens=7)
+    first, second = emulator.chat_requests
+    assert first["max_tokens"] == 40
+    assert second["max_tokens"] == 7
+    assert "max_completion_tokens" not in first
+    assert "max_completion_tokens" not in second
+
+
 def test_request_headers(emulator: WandbEmulator) -> None:
     llm = emulator.chat_model(project="team/proj", default_headers={"X-Trace": "1"})
     llm.invoke("hi")
