@@ -219,8 +219,10 @@ class ChatWandbInference(BaseChatModel):
     LangChain then also makes `.stream()` yield the whole answer as one chunk."""
     max_retries: int = Field(default=2, ge=0)
     """Retries (with exponential backoff) for 429, 5xx and connection errors."""
-    timeout: float = Field(default=600.0, gt=0, alias="request_timeout")
-    """Total seconds one request may take, stream included."""
+    timeout: float = Field(default=1800.0, gt=0, alias="request_timeout")
+    """Total seconds one request may take, stream included. Generous because a long
+    reasoning answer (tens of thousands of tokens) can stream for many minutes; a
+    silent server is caught sooner by `stream_idle_timeout`."""
     stream_idle_timeout: float = Field(default=120.0, gt=0)
     """Seconds a stream may stay silent (reasoning models can think a while first)."""
     default_headers: dict[str, str] | None = None
