@@ -104,6 +104,7 @@ def _text_of(content: Any) -> str:
     return "\n".join(parts)
 
 
+_SDK_ONLY_OPTIONS = ("extra_headers", "extra_query", "http_client")
 _NUMBER_PARAMS = ("temperature", "top_p", "frequency_penalty", "presence_penalty")
 
 
@@ -124,6 +125,13 @@ def check_request_params(body: dict[str, Any]) -> None:
             raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
     if (max_tokens := body.get("max_tokens")) is not None and max_tokens <= 0:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}.")
+    for name in _SDK_ONLY_OPTIONS:
+        if name in body:
+            # The openai SDK takes these per call; as body fields they would reach W&B as such.
+            raise ValueError(
+                f"{name} is not a request field but an openai SDK option, which "
+                "ChatWandbInference does not take per call; use default_headers instead."
+            )
     if body.get("n", 1) != 1:
         # Several choices would interleave in one stream; LangChain keeps one message.
         raise ValueError("n must be 1: ask for several answers with batch() instead.")

@@ -344,11 +344,13 @@ class ChatWandbInference(BaseChatModel):
     ) -> dict[str, Any]:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
         reasoning = kwargs.pop("reasoning", self.reasoning)
+        call_extra_body = kwargs.pop("extra_body", None) or {}
         body: dict[str, Any] = {
             "model": self.model_name,
             **self._default_params,
             **(self.extra_body or {}),
             **kwargs,
+            **call_extra_body,
             "messages": messages_to_dicts(messages),
             "stream": stream,
         }

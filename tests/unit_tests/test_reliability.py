@@ -453,6 +453,11 @@ def test_rate_limiter_is_used(emulator: WandbEmulator) -> None:
         (lambda llm: llm.invoke("hi", stop=[1]), TypeError, "stop must be"),
         (lambda llm: llm.invoke("hi", n=2), ValueError, "n must be 1"),
         (
+            lambda llm: llm.invoke("hi", extra_headers={"X": "1"}),
+            ValueError,
+            "extra_headers is not a request field",
+        ),
+        (
             lambda llm: list(llm.stream([HumanMessage(content=[{"type": "image"}])])),
             ValueError,
             "image",

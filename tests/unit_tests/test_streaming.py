@@ -311,8 +311,10 @@ def test_extra_body_and_model_kwargs_reach_the_request(emulator: WandbEmulator) 
         reasoning_effort="low",
         seed=7,
     )
-    message = llm.invoke("hi", top_k=5)
+    message = llm.invoke("hi", top_k=5, extra_body={"min_p": 0.1})
     body = emulator.chat_requests[-1]
+    assert body["min_p"] == 0.1  # per-call extra_body merges into the body, as in ChatOpenAI
+    assert "extra_body" not in body
     assert body["chat_template_kwargs"] == {"enable_thinking": False}
     assert body["logit_bias"] == {"42": 1}
     assert body["cache_salt"] == "s1"
