@@ -361,6 +361,13 @@ class ChatWandbInference(BaseChatModel):
         if stream and stream_usage:
             body["stream_options"] = {"include_usage": True}
         use_max_tokens(body)
+        if not isinstance(body.get("response_format", {}), dict):
+            # A schema class, as ChatOpenAI accepts: send it as W&B's json_schema format.
+            from langchain_wandb._tools import json_schema_response_format
+
+            body["response_format"] = json_schema_response_format(
+                body["response_format"], strict=None
+            )
         apply_reasoning_switch(body, reasoning)
         check_request_params(body)
         return body

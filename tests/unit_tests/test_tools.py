@@ -407,3 +407,12 @@ def test_emulator_plays_response_format_with_tools_as_vllm_does(emulator: WandbE
     message = llm.invoke("Weather in 'Paris'?", response_format={"type": "json_object"})
     assert message.tool_calls == []
     assert message.content == '{"Paris": "example Paris"}'  # JSON mode: the quoted keys
+
+
+def test_response_format_may_be_a_schema_class(emulator: WandbEmulator) -> None:
+    message = emulator.chat_model().invoke("Ada is 36.", response_format=Person)
+    sent = emulator.chat_requests[-1]["response_format"]
+    assert sent["type"] == "json_schema"
+    assert sent["json_schema"]["name"] == "Person"
+    assert set(sent["json_schema"]["schema"]["properties"]) == {"name", "age"}
+    assert Person.model_validate_json(str(message.content)).age == 36
