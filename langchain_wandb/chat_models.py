@@ -171,7 +171,8 @@ class ChatWandbInference(BaseChatModel):
     model_name: str = Field(default=DEFAULT_MODEL, alias="model")
     """Model id, as listed by `GET /models` (LoRA: `wandb-artifact:///team/project/name:v0`)."""
     api_key: SecretStr = Field(
-        default_factory=secret_from_env("WANDB_API_KEY", error_message=_MISSING_KEY)
+        default_factory=secret_from_env("WANDB_API_KEY", error_message=_MISSING_KEY),
+        validate_default=True,
     )
     """W&B API key; defaults to the `WANDB_API_KEY` environment variable."""
     base_url: str = Field(
@@ -244,6 +245,13 @@ class ChatWandbInference(BaseChatModel):
     def _resolve_model_profile(self) -> ModelProfile | None:
         info = lookup(self.model_name)
         return info.profile() if info.known else None
+
+    @field_validator("api_key")
+    @classmethod
+    def _check_api_key(cls, api_key: SecretStr) -> SecretStr:
+        if not api_key.get_secret_value().strip():
+            raise ValueError(_MISSING_KEY.replace("No W&B API key", "The W&B API key is empty"))
+        return api_key
 
     @field_validator("project")
     @classmethod

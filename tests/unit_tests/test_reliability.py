@@ -186,6 +186,9 @@ def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     with pytest.raises(ValueError, match="WANDB_API_KEY"):
         ChatWandbInference()
+    monkeypatch.setenv("WANDB_API_KEY", "")
+    with pytest.raises(ValueError, match=r"API key is empty.*WANDB_API_KEY"):
+        ChatWandbInference()
 
 
 def test_api_key_never_leaks(emulator: WandbEmulator, caplog: pytest.LogCaptureFixture) -> None:
@@ -480,11 +483,12 @@ def test_bad_input_fails_before_any_request(
         ({"project": "no-slash"}, "team/project"),
         ({"base_url": "api.inference.wandb.ai"}, "http"),
         ({"timeout": 0}, "timeout"),
+        ({"api_key": "  "}, "API key is empty"),
     ],
 )
 def test_bad_constructor_arguments(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        ChatWandbInference(api_key="k", **kwargs)
+        ChatWandbInference(**{"api_key": "k", **kwargs})
 
 
 def test_unknown_constructor_argument_moves_to_model_kwargs_with_warning() -> None:
