@@ -8,6 +8,7 @@ before both `[DONE]` and a finish reason raises instead of passing for a short a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ try:
 except ImportError:  # pragma: no cover - exercised only without the optional extra
     from json import loads as json_loads
 _EXCERPT = 120
+logger = logging.getLogger("langchain_wandb")
 
 
 class SSEDecoder:
@@ -63,6 +65,12 @@ class SSEDecoder:
             raise StreamEndedEarlyError(
                 "The W&B stream ended early: the connection closed before the response "
                 "finished, so the answer is incomplete."
+            )
+        if not self.done and not self.state.usage_sent and self.state.pending_usage is None:
+            # The answer is whole; only the closing usage chunk (if asked for) is missing.
+            logger.warning(
+                "The W&B stream closed after the answer finished but before [DONE]; "
+                "token usage was not received."
             )
         return final_generation(self.state)
 

@@ -111,6 +111,16 @@ def _typed_errors(config: ClientConfig, model: str) -> Iterator[None]:
         raise converted from error
 
 
+def _broken_connection(httpx2: Any) -> tuple[type[BaseException], ...]:
+    """Errors that mean the connection broke mid-stream (timeouts are not among them).
+
+    A stream whose connection breaks has ended: if the answer had finished, only its
+    usage tail is lost (the decoder warns); if not, the decoder raises
+    `StreamEndedEarlyError`. Either way the text that arrived is kept.
+    """
+    return (httpx2.RemoteProtocolError, httpx2.ReadError)
+
+
 def _deadline_passed(config: ClientConfig) -> StreamTimeoutError:
     return StreamTimeoutError(
         f"The W&B stream ran past the total timeout of {config.timeout:g} s; "
@@ -126,16 +136,21 @@ def stream_lines(
 
     The response is closed when the block exits, including when the caller stops early.
     """
+    import httpx2
+
     deadline = time.monotonic() + config.timeout
     with _typed_errors(config, body["model"]):
         response = _send(config, body, on_retry)
         try:
 
             def lines() -> Iterator[str]:
-                for line in response.iter_lines():
-                    if time.monotonic() > deadline:
-                        raise _deadline_passed(config)
-                    yield line
+                try:
+                    for line in response.iter_lines():
+                        if time.monotonic() > deadline:
+                            raise _deadline_passed(config)
+                        yield line
+                except _broken_connection(httpx2):
+                    return  # the decoder knows whether the answer had finished
 
             yield lines()
         finally:
@@ -147,16 +162,21 @@ async def astream_lines(
     config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
 ) -> AsyncIterator[AsyncIterator[str]]:
     """Async `stream_lines`: yields an async iterator over the SSE lines."""
+    import httpx2
+
     deadline = time.monotonic() + config.timeout
     with _typed_errors(config, body["model"]):
         response = await _asend(config, body, on_retry)
         try:
 
             async def lines() -> AsyncIterator[str]:
-                async for line in response.aiter_lines():
-                    if time.monotonic() > deadline:
-                        raise _deadline_passed(config)
-                    yield line
+                try:
+                    async for line in response.aiter_lines():
+                        if time.monotonic() > deadline:
+                            raise _deadline_passed(config)
+                        yield line
+                except _broken_connection(httpx2):
+                    return  # the decoder knows whether the answer had finished
 
             yield lines()
         finally:

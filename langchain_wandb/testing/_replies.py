@@ -99,6 +99,8 @@ class Reply:
     """Send a `data: {"error": ...}` event after this many content events."""
     truncate_after: int | None = None
     """Close the connection after this many content events, without finishing."""
+    drop_tail: bool = False
+    """Break the connection right after the finish chunk (no usage chunk, no `[DONE]`)."""
     malformed_after: int | None = None
     """Send a line of broken JSON after this many content events."""
     stall_after: int | None = None

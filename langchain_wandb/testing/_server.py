@@ -374,6 +374,10 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.keepalive:
                 emit(f": keep-alive{newline}event: message{newline}")
             emit(f"data: {json.dumps(event)}{newline}{newline}")
+            if reply.drop_tail and choices and choices[0]["finish_reason"]:
+                flush()
+                self.close_connection = True
+                return
             if paced:
                 time.sleep(reply.delay)
         else:

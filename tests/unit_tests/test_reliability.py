@@ -241,6 +241,22 @@ async def test_truncated_stream_raises_never_short_answer(
 
 
 @pytest.mark.parametrize("api", ["sync", "async"])
+async def test_connection_broken_after_the_answer_finished_keeps_the_answer(
+    llm: ChatWandbInference,
+    emulator: WandbEmulator,
+    caplog: pytest.LogCaptureFixture,
+    api: str,
+) -> None:
+    emulator.script(Reply(content="all of it", drop_tail=True))
+    with caplog.at_level(logging.WARNING, logger="langchain_wandb"):
+        message = llm.invoke("hi") if api == "sync" else await llm.ainvoke("hi")
+    assert message.content == "all of it"
+    assert message.response_metadata["finish_reason"] == "stop"
+    assert message.usage_metadata is None
+    assert "token usage was not received" in caplog.text
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
 async def test_stream_errors_carry_what_arrived(emulator: WandbEmulator, api: str) -> None:
     llm = emulator.chat_model(stream_idle_timeout=0.3, max_retries=0)
     emulator.script(
