@@ -52,8 +52,9 @@ def automatic_reply(request: dict[str, Any]) -> Reply:
     return Reply()
 
 
-def _name(tool: dict[str, Any]) -> str:
-    return str((tool.get("function") or {}).get("name", ""))
+def _name(tool_or_call: dict[str, Any]) -> str:
+    """The function name of a tool definition or of a tool call (both nest it alike)."""
+    return str((tool_or_call.get("function") or {}).get("name", ""))
 
 
 def _called_this_turn(messages: list[dict[str, Any]]) -> set[str]:
@@ -63,7 +64,7 @@ def _called_this_turn(messages: list[dict[str, Any]]) -> set[str]:
         if message.get("role") == "user":
             break
         for call in message.get("tool_calls") or []:
-            called.add(str((call.get("function") or {}).get("name", "")))
+            called.add(_name(call))
     return called
 
 
