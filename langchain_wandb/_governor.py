@@ -1,0 +1,386 @@
+"""How many requests to keep in flight per (base URL, project, model): queue the rest.
+
+W&B Inference limits requests in flight, not requests per minute; over the limit it
+answers 429. One `_Pool` per (base URL, project, model) in this process counts the
+requests in flight for that target, queues the others FIFO, and (when adaptive) learns
+the limit:
+
+- it starts at `INITIAL_LIMIT` and, while requests are waiting on it, grows by one per
+  admitted request (doubling per round trip), until W&B first refuses one;
+- a concurrency 429 for a request that was the n-th in flight lowers the limit to at
+  most n - 1 (the requests beside it were accepted, so this is W&B's limit as seen from
+  here), at least 1; 429s from requests sent under an older, higher limit change nothing;
+- after that, every `max(16, 4 x limit)` requests admitted while the limit was full, it
+  tries one more.
+
+Several `Governor` handles (one per model instance configuration) share a pool: the
+server counts all of them together. A request is sent only while the pool's in-flight
+count is below its own handle's cap and, when that handle is adaptive, the learned limit.
+
+Threads and event loops mix freely: waiting threads block on an event, waiting tasks
+on a future woken with `call_soon_threadsafe`; a freed slot is handed straight to the
+oldest waiter (no lost wake-ups, no busy waiting). A forked child starts empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger("langchain_wandb")
+
+INITIAL_LIMIT = 8
+"""Requests an adaptive pool sends at once before it has seen any request admitted."""
+_MIN_PROBE_INTERVAL = 16
+_PROBE_WINDOWS = 4
+
+
+@dataclass(frozen=True)
+class ConcurrencySnapshot:
+    """What a governor is doing right now (for progress displays and logs)."""
+
+    limit: int | None
+    """Requests allowed in flight now for this configuration; None means no limit."""
+    in_flight: int
+    """Requests in flight to this (base URL, project, model) from this process."""
+    queued: int
+    """Requests waiting for a slot."""
+    cap: int | None
+    """The hard cap set by the user (`max_concurrency`); None when not set."""
+    learned: bool
+    """True once W&B has refused a request for concurrency and the limit was lowered to fit."""
+
+
+class ConcurrencyLimitTimeout(Exception):  # noqa: N818 - reads as what happened
+    """The request's total timeout ran out while it waited for a concurrency slot."""
+
+    def __init__(self, snapshot: ConcurrencySnapshot, waited: float) -> None:
+        """Say the limit, the in-flight count and how long the request waited."""
+        self.limit = snapshot.limit
+        """The limit in force when the request gave up."""
+        self.in_flight = snapshot.in_flight
+        """Requests in flight when the request gave up."""
+        self.queued = snapshot.queued
+        """Requests still waiting when the request gave up."""
+        self.waited = waited
+        """Seconds the request spent waiting for a slot (and backing off after refusals)."""
+        limit = "no limit" if snapshot.limit is None else f"limit {snapshot.limit}"
+        kind = "learned from W&B's 429s" if snapshot.learned else "set"
+        super().__init__(
+            f"Waited {waited:.1f} s for a free W&B Inference concurrency slot ({limit} "
+            f"in flight, {kind}; {snapshot.in_flight} in flight, {snapshot.queued} queued) "
+            "and the request's timeout ran out. Raise `timeout`, send fewer requests at "
+            "once, or ask W&B for a higher concurrency limit."
+        )
+
+
+class Slot:
+    """Permission to have one request in flight; free it with `release()` (idempotent)."""
+
+    __slots__ = ("_pool", "_released", "position")
+
+    def __init__(self, pool: _Pool, position: int) -> None:
+        """A slot of `pool`, granted as the `position`-th request in flight."""
+        self._pool = pool
+        self._released = False
+        self.position = position
+        """How many requests were in flight (this one included) when it was granted."""
+
+    def release(self) -> None:
+        """Free the slot; later calls do nothing."""
+        self._pool.release(self)
+
+
+class _Waiter:
+    __slots__ = ("adaptive", "cap", "event", "future", "loop", "slot")
+
+    def __init__(
+        self,
+        cap: int | None,
+        adaptive: bool,
+        loop: asyncio.AbstractEventLoop | None = None,
+        future: asyncio.Future[None] | None = None,
+    ) -> None:
+        self.cap = cap
+        self.adaptive = adaptive
+        self.loop = loop
+        self.future = future
+        self.event = threading.Event() if loop is None else None
+        self.slot: Slot | None = None
+
+
+def _seconds_until(deadline: float) -> float | None:
+    return None if deadline == math.inf else max(deadline - time.monotonic(), 0.0)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class _Pool:
+    """In-flight count, FIFO queues and the learned limit of one (base URL, project, model)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lock = threading.Lock()
+        self.window = INITIAL_LIMIT
+        self.learned = False
+        self.in_flight = 0
+        self.credit = 0
+        # Requests refused for concurrency go before new ones: they have waited longest.
+        self.requeued: deque[_Waiter] = deque()
+        self.waiting: deque[_Waiter] = deque()
+
+    def limit_for(self, cap: int | None, adaptive: bool) -> float:
+        limit: float = math.inf if cap is None else cap
+        return min(limit, self.window) if adaptive else limit
+
+    # -- acquiring ----------------------------------------------------------------------
+    def take(
+        self,
+        cap: int | None,
+        adaptive: bool,
+        previous: Slot | None,
+        make_waiter: Callable[[], _Waiter],
+    ) -> Slot | _Waiter:
+        """A slot now if nobody waits and one is free, else a queued waiter.
+
+        `previous` (a refused request's slot) is handed back in the same step, and the
+        request queues ahead of new ones: it has waited longest.
+        """
+        with self.lock:
+            if previous is not None and not previous._released:
+                previous._released = True
+                self.in_flight -= 1
+            if (
+                not self.requeued
+                and not self.waiting
+                and self.in_flight < self.limit_for(cap, adaptive)
+            ):
+                self.in_flight += 1
+                return Slot(self, self.in_flight)
+            waiter = make_waiter()
+            if not self.requeued and not self.waiting:
+                logger.info(
+                    "W&B Inference requests for %s are queueing (%d in flight, limit %s)",
+                    self.name,
+                    self.in_flight,
+                    self.limit_for(cap, adaptive),
+                )
+            (self.waiting if previous is None else self.requeued).append(waiter)
+            woken = self._grant_locked()
+        self._signal(woken)
+        return waiter
+
+    def give_up(self, waiter: _Waiter, keep: bool) -> Slot | None:
+        """Stop waiting: leave the queue, or, if a slot was granted meanwhile, keep or free it."""
+        with self.lock:
+            slot = waiter.slot
+            if slot is None:
+                for queue in (self.requeued, self.waiting):
+                    if waiter in queue:
+                        queue.remove(waiter)
+                return None
+        if keep:
+            return slot
+        self.release(slot)
+        return None
+
+    # -- releasing and granting -------------------------------------------------------
+    def release(self, slot: Slot) -> None:
+        with self.lock:
+            if slot._released:
+                return
+            slot._released = True
+            self.in_flight -= 1
+            woken = self._grant_locked()
+        self._signal(woken)
+
+    def _grant_locked(self) -> list[_Waiter]:
+        woken: list[_Waiter] = []
+        while queue := self.requeued or self.waiting:
+            waiter = queue[0]
+            if self.in_flight >= self.limit_for(waiter.cap, waiter.adaptive):
+                break
+            queue.popleft()
+            self.in_flight += 1
+            waiter.slot = Slot(self, self.in_flight)
+            woken.append(waiter)
+        return woken
+
+    def _signal(self, woken: list[_Waiter]) -> None:
+        for waiter in woken:
+            if waiter.event is not None:
+                waiter.event.set()
+                continue
+            assert waiter.loop is not None
+            assert waiter.future is not None
+            try:
+                waiter.loop.call_soon_threadsafe(_wake, waiter.future)
+            except RuntimeError:  # its loop is closed: the waiting task will never run
+                if waiter.slot is not None:
+                    self.release(waiter.slot)
+
+    # -- learning ---------------------------------------------------------------------
+    def admitted(self) -> None:
+        """A request was accepted: if the limit was what held requests back, raise it."""
+        with self.lock:
+            if self.in_flight < self.window:
+                return  # demand, not the limit, decided how many were in flight
+            if not self.learned:
+                self.window += 1
+            else:
+                self.credit += 1
+                if self.credit < max(_MIN_PROBE_INTERVAL, _PROBE_WINDOWS * self.window):
+                    return
+                self.credit = 0
+                self.window += 1
+                logger.info(
+                    "W&B Inference for %s: trying %d requests in flight", self.name, self.window
+                )
+            woken = self._grant_locked()
+        self._signal(woken)
+
+    def refused(self, slot: Slot) -> None:
+        """W&B refused the request in `slot` for concurrency: fit the limit to it."""
+        with self.lock:
+            old, first = self.window, not self.learned
+            new = max(1, min(old, slot.position - 1))
+            self.learned = True
+            if new != old:
+                self.window, self.credit = new, 0
+        if new != old:
+            log = logger.warning if first else logger.info
+            log(
+                "W&B Inference refused a request for %s (concurrency limit reached); "
+                "now sending at most %d at once (was %d)",
+                self.name,
+                new,
+                old,
+            )
+
+    def snapshot(self, cap: int | None, adaptive: bool) -> ConcurrencySnapshot:
+        with self.lock:
+            limit = self.limit_for(cap, adaptive)
+            return ConcurrencySnapshot(
+                limit=None if limit == math.inf else int(limit),
+                in_flight=self.in_flight,
+                queued=len(self.requeued) + len(self.waiting),
+                cap=cap,
+                learned=self.learned and adaptive,
+            )
+
+
+class Governor:
+    """Admission to one (base URL, project, model) for one configuration (cap, adaptive)."""
+
+    __slots__ = ("_pool", "adaptive", "cap")
+
+    def __init__(self, pool: _Pool, cap: int | None, adaptive: bool) -> None:
+        """A handle on `pool` that admits while in flight < `cap` (and the learned limit)."""
+        self._pool = pool
+        self.cap = cap
+        """The hard cap on requests in flight; None for none."""
+        self.adaptive = adaptive
+        """Whether concurrency 429s lower the limit (and requests obey the learned limit)."""
+
+    def acquire(self, deadline: float, *, previous: Slot | None = None) -> Slot | None:
+        """Wait (blocking) for a slot until `deadline` (`time.monotonic()`); None if it passed.
+
+        `previous`, the slot of a request W&B refused, is handed back as the request
+        queues again, ahead of new requests.
+        """
+        found = self._pool.take(self.cap, self.adaptive, previous, self._thread_waiter)
+        if isinstance(found, Slot):
+            return found
+        assert found.event is not None
+        try:
+            found.event.wait(_seconds_until(deadline))
+        except BaseException:  # interrupted: free only a slot granted to this waiter
+            self._pool.give_up(found, keep=False)
+            raise
+        return self._pool.give_up(found, keep=True)
+
+    async def aacquire(self, deadline: float, *, previous: Slot | None = None) -> Slot | None:
+        """Async `acquire`: the task waits without blocking its loop; cancellation-safe."""
+        found = self._pool.take(self.cap, self.adaptive, previous, self._task_waiter)
+        if isinstance(found, Slot):
+            return found
+        assert found.future is not None
+        try:
+            await asyncio.wait_for(found.future, _seconds_until(deadline))
+        except TimeoutError:
+            pass
+        except BaseException:  # cancelled: free only a slot granted to this waiter
+            self._pool.give_up(found, keep=False)
+            raise
+        return self._pool.give_up(found, keep=True)
+
+    def _thread_waiter(self) -> _Waiter:
+        return _Waiter(self.cap, self.adaptive)
+
+    def _task_waiter(self) -> _Waiter:
+        loop = asyncio.get_running_loop()
+        return _Waiter(self.cap, self.adaptive, loop, loop.create_future())
+
+    def admitted(self) -> None:
+        """Report that the request holding a slot was accepted by W&B."""
+        if self.adaptive:
+            self._pool.admitted()
+
+    def refused(self, slot: Slot) -> None:
+        """Report a concurrency 429 for the request in `slot` (which it keeps)."""
+        if self.adaptive:
+            self._pool.refused(slot)
+
+    def snapshot(self) -> ConcurrencySnapshot:
+        """The current limit, in-flight and queued counts."""
+        return self._pool.snapshot(self.cap, self.adaptive)
+
+
+_pools: dict[tuple[str, str | None, str], _Pool] = {}
+_governors: dict[tuple[str, str | None, str, int | None, bool], Governor] = {}
+_registry_lock = threading.Lock()
+
+
+def governor_for(
+    base_url: str, project: str | None, model: str, *, max_concurrency: int | None, adaptive: bool
+) -> Governor:
+    """The governor for requests to `model` at `base_url` under `project`.
+
+    Every configuration targeting the same (base URL, project, model) shares one pool
+    of in-flight requests and one learned limit (W&B counts them together); each
+    configuration's `max_concurrency` caps how many may be in flight in that pool when
+    its own requests are sent, so two instances with caps 2 and 8 never have more than
+    2 in flight when a request of the first is sent.
+    """
+    key = (base_url.rstrip("/"), project, model, max_concurrency, adaptive)
+    governor = _governors.get(key)
+    if governor is not None:
+        return governor
+    with _registry_lock:
+        pool = _pools.get(key[:3])
+        if pool is None:
+            name = model if project is None else f"{model} (project {project})"
+            pool = _pools[key[:3]] = _Pool(name)
+        return _governors.setdefault(key, Governor(pool, max_concurrency, adaptive))
+
+
+def _forget_after_fork() -> None:
+    # A child must not inherit the parent's counts (its requests are not the child's)
+    # nor a lock another thread of the parent held at the fork.
+    global _registry_lock  # noqa: PLW0603 - replaced, not mutated, in the child
+    _registry_lock = threading.Lock()
+    _pools.clear()
+    _governors.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
