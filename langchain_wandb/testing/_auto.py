@@ -17,8 +17,22 @@ from typing import Any
 
 from langchain_wandb.testing._replies import Reply, ToolCallReply, last_user_text
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]*\d)")
+# A quote opens only where a word does not go on ("What's" holds no phrase), in straight
+# or typographic quotes.
+_QUOTED = re.compile(
+    r"(?<!\w)'([^'\n]+?)'(?!\w)|\"([^\"\n]+)\"|\u2018([^\u2019\n]+)\u2019|\u201c([^\u201d\n]+)\u201d"
+)
+_PROPER_NOUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s[A-Z][a-z]+)*)\b")
+# What a model puts in strings of a well-known `format`.
+_FORMATS = {
+    "date": "2025-01-01",
+    "date-time": "2025-01-01T00:00:00Z",
+    "time": "00:00:00",
+    "email": "user@example.com",
+    "uri": "https://example.com",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+}
 
 
 def automatic_reply(request: dict[str, Any]) -> Reply:
@@ -86,8 +100,13 @@ def _pick_tool(tools: list[dict[str, Any]], choice: Any, prompt: str) -> dict[st
     return tools[names.index(wanted)] if wanted in names else tools[0]
 
 
+def _proper_nouns(text: str) -> list[str]:
+    """Capitalised words that do not start a sentence: the names a prompt mentions."""
+    return [m.group(1) for m in _PROPER_NOUN.finditer(text)]
+
+
 def _quoted(text: str) -> list[str]:
-    return [single or double for single, double in _QUOTED.findall(text)]
+    return [next(group for group in groups if group) for groups in _QUOTED.findall(text)]
 
 
 class _Fill:
@@ -95,10 +114,14 @@ class _Fill:
 
     def __init__(self, prompt: str) -> None:
         self.numbers = [float(match) for match in _NUMBER.findall(prompt)]
-        self.phrases = _quoted(prompt)
+        self.phrases = _quoted(prompt) or _proper_nouns(prompt)
 
-    def number(self, default: float) -> float:
-        return self.numbers.pop(0) if self.numbers else default
+    def number(self, default: float, *, integral: bool = False) -> float:
+        """The next number of the prompt (the next whole one when `integral`)."""
+        for position, number in enumerate(self.numbers):
+            if not integral or number.is_integer():
+                return self.numbers.pop(position)
+        return default
 
     def phrase(self, name: str) -> str:
         return self.phrases.pop(0) if self.phrases else f"example {name}"
@@ -123,16 +146,36 @@ def _sample(schema: dict[str, Any], fill: _Fill, root: dict[str, Any], name: str
         properties = schema.get("properties") or {}
         return {key: _sample(sub, fill, root, key) for key, sub in properties.items()}
     if kind == "array":
-        return [_sample(schema.get("items") or {}, fill, root, name)]
+        items = schema.get("items")
+        items = items if isinstance(items, dict) else {}
+        count = max(1, int(schema.get("minItems") or 0))
+        return [_sample(items, fill, root, name) for _ in range(count)]
+    return _scalar(kind, schema, fill, name)
+
+
+def _scalar(kind: Any, schema: dict[str, Any], fill: _Fill, name: str) -> Any:
+    """A value of a scalar schema type (strings for anything unknown)."""
     if kind == "integer":
-        return int(fill.number(1))
+        return int(_bounded(schema, fill.number(1, integral=True)))
     if kind == "number":
-        return fill.number(1.5)
+        return _bounded(schema, fill.number(1.5))
     if kind == "boolean":
         return True
     if kind == "null":
         return None
+    if schema.get("format") in _FORMATS:
+        return _FORMATS[schema["format"]]
     return fill.phrase(name)
+
+
+def _bounded(schema: dict[str, Any], value: float) -> float:
+    """`value` moved inside the schema's `minimum`/`maximum`."""
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if isinstance(low, int | float) and value < low:
+        value = low
+    if isinstance(high, int | float) and value > high:
+        value = high
+    return value
 
 
 def _resolve(ref: str, root: dict[str, Any]) -> dict[str, Any]:

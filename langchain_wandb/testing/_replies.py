@@ -8,9 +8,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from langchain_wandb.models import lookup
+from langchain_wandb.models import ReasoningMode, lookup
+from langchain_wandb.testing._checks import requested_max_tokens
+from langchain_wandb.testing._models import EmulatedModel
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
+
+#: Prompt tokens an image content part counts for.
+IMAGE_TOKENS = 85
 
 #: What the emulator answers when no reply is scripted and the prompt asks for a joke.
 RAMBLING_JOKE = (
@@ -23,12 +28,13 @@ RAMBLING_JOKE = (
 #: Default reasoning for models that think before answering.
 DEFAULT_REASONING = "The user wants something fun. A short story with a twist should do."
 
-# Ids outside the catalogue that the emulator still plays as always reasoning.
-_REASONING_MARKERS = ("gpt-oss", "thinking")
-
 
 def tokens_of(text: str) -> list[str]:
-    """Split text into the pieces the emulator streams, one piece per "token"."""
+    """Split text into the emulator's tokens: each word with the whitespace before it.
+
+    This is the emulator's whole tokenizer: deterministic, model-independent, and what
+    every count it reports (usage, `max_tokens`, context windows) is measured in.
+    """
     return _TOKEN.findall(text)
 
 
@@ -109,6 +115,10 @@ class Reply:
     """How long `stall_after` stays silent."""
     continuous_usage: bool = False
     """Put a running usage total on every chunk (vLLM's continuous usage stats)."""
+    time_to_first_token: float | None = None
+    """Seconds before the first token; None: the emulator's `time_to_first_token`."""
+    tokens_per_second: float | None = None
+    """Generation speed; None: the emulator's; `math.inf`: unpaced."""
 
 
 def default_content(request: dict[str, Any]) -> str:
@@ -132,15 +142,15 @@ def last_user_text(request: dict[str, Any]) -> str:
     return ""
 
 
-def thinks(model: str, enable_thinking: bool | None) -> bool:
+def thinks(model: str, enable_thinking: bool | None, mode: ReasoningMode | None = None) -> bool:
     """Whether the model reasons for this request, as W&B's catalogue says it would.
 
     Always-on models reason whatever `enable_thinking` says; default-on ones unless it
-    is false; default-off ones only when it is true; others never.
+    is false; default-off ones only when it is true; others never. `mode` overrides
+    the catalogue (a model a test registered).
     """
-    mode = lookup(model).reasoning
     if mode is None:
-        mode = "always" if any(m in model.lower() for m in _REASONING_MARKERS) else "none"
+        mode = lookup(model).reasoning or EmulatedModel(model).reasoning_mode
     if mode == "always":
         return True
     if mode == "default_on":
@@ -151,12 +161,28 @@ def thinks(model: str, enable_thinking: bool | None) -> bool:
 
 
 def prompt_tokens_of(request: dict[str, Any]) -> int:
-    """A deterministic prompt token count: pieces of all message text."""
-    total = 0
+    """The prompt tokens of a request, as the emulator counts them.
+
+    Per message: one for the role markup, the tokens of its text (string content, text
+    parts, tool calls as JSON) and `IMAGE_TOKENS` per image part; plus the tokens of the
+    tool definitions as JSON, which a chat template renders into the prompt too.
+    """
+    total = len(tokens_of(json.dumps(request["tools"]))) if request.get("tools") else 0
     for message in request.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        total += 1
         content = message.get("content")
-        text = content if isinstance(content, str) else json.dumps(content)
-        total += len(tokens_of(text or "")) + 1
+        if isinstance(content, str):
+            total += len(tokens_of(content))
+        elif isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and part.get("type") == "text":
+                    total += len(tokens_of(str(part.get("text") or "")))
+                else:
+                    total += IMAGE_TOKENS
+        if message.get("tool_calls"):
+            total += len(tokens_of(json.dumps(message["tool_calls"])))
     return total
 
 
@@ -170,13 +196,27 @@ class RenderedReply:
     reasoning: list[str]
     prompt_tokens: int
     response_id: str
+    tool_calls: list[ToolCallReply] = field(default_factory=list)
+    """The tool calls made (those the `max_tokens` budget left room for)."""
+    cut: bool = False
+    """Whether `max_tokens` cut the answer short (finish reason `length`)."""
     top_logprobs: int | None = None
     """None: no logprobs asked for; else how many alternatives per token."""
     created: int = field(default_factory=lambda: int(time.time()))
 
     @classmethod
-    def resolve(cls, reply: Reply, request: dict[str, Any], response_id: str) -> RenderedReply:
-        """Fill the reply's defaults from the request."""
+    def resolve(
+        cls,
+        reply: Reply,
+        request: dict[str, Any],
+        response_id: str,
+        served: EmulatedModel | None = None,
+    ) -> RenderedReply:
+        """Fill the reply's defaults from the request and cut it to `max_tokens`.
+
+        The budget is spent as W&B's backends spend it: reasoning first, then content,
+        then one token per tool call; a reply that does not fit finishes with `length`.
+        """
         model = reply.model or str(request.get("model") or "unknown-model")
         content = reply.content
         if content is None:
@@ -184,23 +224,47 @@ class RenderedReply:
         reasoning = reply.reasoning
         if reasoning is None:
             switch = (request.get("chat_template_kwargs") or {}).get("enable_thinking")
-            reasoning = DEFAULT_REASONING if thinks(model, switch) else ""
+            mode = served.reasoning_mode if served is not None else None
+            reasoning = DEFAULT_REASONING if thinks(model, switch, mode) else ""
+        reasoning_tokens, content_tokens = tokens_of(reasoning), tokens_of(content)
+        tool_calls = list(reply.tool_calls)
+        wanted = len(reasoning_tokens) + len(content_tokens) + len(tool_calls)
+        budget = requested_max_tokens(request)
+        if budget is not None and wanted > budget:
+            reasoning_tokens = reasoning_tokens[:budget]
+            content_tokens = content_tokens[: budget - len(reasoning_tokens)]
+            tool_calls = tool_calls[: budget - len(reasoning_tokens) - len(content_tokens)]
         return cls(
             reply=reply,
             model=model,
-            content=_group(tokens_of(content), reply.pieces_per_chunk),
-            reasoning=tokens_of(reasoning),
+            content=_group(content_tokens, reply.pieces_per_chunk),
+            reasoning=reasoning_tokens,
             prompt_tokens=prompt_tokens_of(request),
             response_id=response_id,
+            tool_calls=tool_calls,
+            cut=budget is not None and wanted > budget,
             top_logprobs=int(request.get("top_logprobs") or 0) if request.get("logprobs") else None,
         )
 
     @property
     def finish_reason(self) -> str:
-        """The finish reason to send."""
+        """The finish reason to send (`length` when `max_tokens` cut the answer)."""
+        if self.cut:
+            return "length"
         if self.reply.finish_reason:
             return self.reply.finish_reason
-        return "tool_calls" if self.reply.tool_calls else "stop"
+        return "tool_calls" if self.tool_calls else "stop"
+
+    def event_tokens(self, event: dict[str, Any]) -> int:
+        """How many tokens a stream event carries (for pacing)."""
+        if not event["choices"]:
+            return 0
+        delta = event["choices"][0]["delta"]
+        if delta.get("content"):
+            return len(tokens_of(delta["content"]))
+        if delta.get(self.reply.reasoning_field):
+            return 1
+        return sum(1 for call in delta.get("tool_calls") or [] if call.get("id"))
 
     def usage(self, completion_tokens: int | None = None) -> dict[str, Any]:
         """The usage object (exact counts unless the reply scripts its own)."""
@@ -220,7 +284,7 @@ class RenderedReply:
     def completion_tokens(self) -> int:
         """Reasoning pieces + content pieces + one per tool call."""
         content_tokens = sum(len(tokens_of(text)) for text in self.content)
-        return len(self.reasoning) + content_tokens + len(self.reply.tool_calls)
+        return len(self.reasoning) + content_tokens + len(self.tool_calls)
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish_reason}
@@ -253,7 +317,7 @@ class RenderedReply:
         events = [self._chunk({"role": "assistant", "content": ""})]
         events += [self._chunk({reply.reasoning_field: piece}) for piece in self.reasoning]
         events += [self._chunk({"content": piece}) for piece in self.content]
-        for position, call in enumerate(reply.tool_calls):
+        for position, call in enumerate(self.tool_calls):
             events += self._tool_call_events(position, call)
         events.append(self._chunk({}, self.finish_reason))
         if reply.duplicate_finish:
@@ -312,14 +376,14 @@ class RenderedReply:
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self.content)}
         if self.reasoning:
             message[self.reply.reasoning_field] = "".join(self.reasoning)
-        if self.reply.tool_calls:
+        if self.tool_calls:
             message["tool_calls"] = [
                 {
                     "id": self._call_id(position, call),
                     "type": "function",
                     "function": {"name": call.name, "arguments": call.arguments_json()},
                 }
-                for position, call in enumerate(self.reply.tool_calls)
+                for position, call in enumerate(self.tool_calls)
             ]
         completion: dict[str, Any] = {
             "id": self.response_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import sys
 import threading
@@ -14,9 +15,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from langchain_wandb.models import catalogue
+from langchain_wandb.models import ReasoningMode, catalogue
 from langchain_wandb.testing._auto import automatic_reply
-from langchain_wandb.testing._replies import RenderedReply, Reply
+from langchain_wandb.testing._checks import Refusal, refusal_for, unknown_model
+from langchain_wandb.testing._concurrency import (
+    CONCURRENCY_MESSAGE,
+    ConcurrencyGate,
+    ConcurrencyKey,
+)
+from langchain_wandb.testing._models import EmulatedModel, resolve_model
+from langchain_wandb.testing._replies import RenderedReply, Reply, prompt_tokens_of
 
 #: Models the emulator lists at `GET /models`: the packaged catalogue snapshot.
 EMULATED_MODELS = tuple(catalogue())
@@ -52,6 +60,12 @@ class WandbEmulator:
     `emu.script(Reply(...))`, and read what was sent in `emu.requests`. Unscripted
     requests get a default answer: a rambling joke when asked for one, else an echo.
 
+    It refuses what W&B refuses, before taking a scripted reply: an unknown model id
+    (404; register test ids with `add_model`), more than `concurrency_limit` requests
+    in flight per project and model (429), a prompt over the model's context window,
+    images to a text-only model and `max_tokens` < 1 (400). It honours `max_tokens`
+    (reasoning first, then content; finish reason `length`).
+
     Example:
         ```python
         from langchain_wandb.testing import Reply, WandbEmulator
@@ -66,7 +80,14 @@ class WandbEmulator:
     """
 
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        concurrency_limit: int | None = None,
+        time_to_first_token: float = 0.0,
+        tokens_per_second: float | None = None,
     ) -> None:
         """Configure the emulator.
 
@@ -74,13 +95,24 @@ class WandbEmulator:
             host: Loopback address to listen on.
             port: Port to listen on; 0 picks a free one.
             api_key: If set, only this bearer token is accepted (others get 401).
+            concurrency_limit: Chat requests allowed in flight per (`OpenAI-Project`
+                header or none, model); one more gets W&B's 429 at once. None: no limit.
+            time_to_first_token: Seconds before the first token of each answer (a
+                `Reply` may override it).
+            tokens_per_second: Generation speed of each answer; None: as fast as
+                possible (a `Reply` may override it).
 
         """
         self.host = host
         self.port = port
         self.api_key = api_key
+        self.time_to_first_token = time_to_first_token
+        self.tokens_per_second = tokens_per_second
         self.requests: list[RecordedRequest] = []
         self.models: list[str] = list(EMULATED_MODELS)
+        """Ids listed at `GET /models` (ids added here are served, text only)."""
+        self._registered: dict[str, EmulatedModel] = {}
+        self._gate = ConcurrencyGate(concurrency_limit)
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -144,6 +176,62 @@ class WandbEmulator:
         params.update(kwargs)
         return ChatWandbInference(**params)
 
+    # -- served models -----------------------------------------------------------------
+    def add_model(
+        self,
+        model_id: str,
+        *,
+        context_window: int | None = None,
+        vision: bool = False,
+        reasoning: ReasoningMode | None = None,
+    ) -> EmulatedModel:
+        """Serve an extra model id (or replace a known one's properties) for this test.
+
+        Args:
+            model_id: The id clients will send.
+            context_window: Prompt plus completion tokens accepted; None: unchecked.
+            vision: Whether image inputs are accepted.
+            reasoning: How the model reasons; None guesses from the id.
+
+        """
+        model = EmulatedModel(model_id, context_window, vision, reasoning)
+        with self._lock:
+            self._registered[model_id] = model
+            if model_id not in self.models:
+                self.models.append(model_id)
+        return model
+
+    def served_model(self, model_id: str) -> EmulatedModel | None:
+        """The model the emulator plays for `model_id`, or None when it answers 404."""
+        with self._lock:
+            model = resolve_model(model_id, self._registered)
+            if model is None and model_id in self.models:
+                model = EmulatedModel(model_id)
+        return model
+
+    # -- concurrency counters ------------------------------------------------------------
+    @property
+    def concurrency_limit(self) -> int | None:
+        """Chat requests allowed in flight per (project, model); None: unlimited."""
+        return self._gate.limit
+
+    @property
+    def refused_requests(self) -> int:
+        """Chat requests refused with 429 for the concurrency limit, over all keys."""
+        return self._gate.refused_total
+
+    def refused_by_key(self) -> dict[ConcurrencyKey, int]:
+        """Concurrency refusals per (`OpenAI-Project` header or None, model)."""
+        return self._gate.snapshot().refused
+
+    def peak_in_flight(self) -> dict[ConcurrencyKey, int]:
+        """The most requests in flight at once per (`OpenAI-Project` or None, model)."""
+        return self._gate.snapshot().peak_in_flight
+
+    def in_flight(self) -> dict[ConcurrencyKey, int]:
+        """Requests holding a concurrency slot right now, per key."""
+        return self._gate.snapshot().in_flight
+
     # -- scripting -------------------------------------------------------------------
     def script(self, *replies: Reply) -> None:
         """Queue replies; each request takes the next one, then defaults resume."""
@@ -151,10 +239,11 @@ class WandbEmulator:
             self._replies.extend(replies)
 
     def reset(self) -> None:
-        """Forget scripted replies and recorded requests."""
+        """Forget scripted replies, recorded requests and concurrency counts."""
         with self._lock:
             self._replies.clear()
             self.requests.clear()
+        self._gate.reset_counts()
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -250,13 +339,32 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(body.get("messages"), list) or not body["messages"]:
             self._send_error(400, "`messages` must be a non-empty list")
             return
+        model = self.emulator.served_model(str(body["model"]))
+        if model is None:
+            self._send_refusal(unknown_model(str(body["model"])))
+            return
+        # Like W&B, refuse at once and without Retry-After; the slot is held until the
+        # answer is written or the client hangs up (both end `_answer`).
+        key: ConcurrencyKey = (self.headers.get("OpenAI-Project"), model.id)
+        if not self.emulator._gate.acquire(key):
+            self._send_error(429, CONCURRENCY_MESSAGE)
+            return
         self.emulator._count("active_requests", 1)
         try:
-            self._answer(self.emulator._next_reply(body), body)
+            self._admitted(body, model)
         finally:
             self.emulator._count("active_requests", -1)
+            self.emulator._gate.release(key)
 
-    def _answer(self, reply: Reply, body: dict[str, Any]) -> None:
+    def _admitted(self, body: dict[str, Any], model: EmulatedModel) -> None:
+        # A scripted reply stands for the model's answer: a request vLLM refuses never
+        # reaches the model, so it leaves the script untouched.
+        if (refusal := refusal_for(body, model, prompt_tokens_of(body))) is not None:
+            self._send_refusal(refusal)
+            return
+        self._answer(self.emulator._next_reply(body), body, model)
+
+    def _answer(self, reply: Reply, body: dict[str, Any], model: EmulatedModel) -> None:
         if reply.first_byte_delay:
             time.sleep(reply.first_byte_delay)
         if reply.disconnect:
@@ -268,11 +376,22 @@ class _Handler(BaseHTTPRequestHandler):
                 message += f" (got {self.headers.get('Authorization')})"
             self._send_error(reply.status, message, reply.headers)
             return
-        rendered = RenderedReply.resolve(reply, body, self.emulator._new_id())
+        rendered = RenderedReply.resolve(reply, body, self.emulator._new_id(), model)
+        pace = self._pace(reply)
         if body.get("stream"):
-            self._stream(rendered, body)
+            self._stream(rendered, body, pace)
         else:
+            pace.wait_all(rendered.completion_tokens)
             self._send_json(200, rendered.completion(), reply.headers)
+
+    def _pace(self, reply: Reply) -> _Pace:
+        emulator = self.emulator
+        first = reply.time_to_first_token
+        speed = reply.tokens_per_second
+        return _Pace(
+            emulator.time_to_first_token if first is None else first,
+            emulator.tokens_per_second if speed is None else speed,
+        )
 
     # -- helpers ------------------------------------------------------------------------
     def _record(self, body: dict[str, Any] | None) -> None:
@@ -309,10 +428,13 @@ class _Handler(BaseHTTPRequestHandler):
         kind = _STATUS_TYPES.get(status, "server_error")
         self._send_json(status, {"error": {"message": message, "type": kind}}, headers)
 
+    def _send_refusal(self, refusal: Refusal) -> None:
+        self._send_json(refusal.status, refusal.body())
+
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
-    def _stream(self, rendered: RenderedReply, body: dict[str, Any]) -> None:
+    def _stream(self, rendered: RenderedReply, body: dict[str, Any], pace: _Pace) -> None:
         reply = rendered.reply
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         events = rendered.stream_events()
@@ -330,15 +452,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.emulator._count("active_streams", 1)
         try:
-            self._write_events(events, reply, newline)
+            self._write_events(events, rendered, newline, pace)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
             self.emulator._count("active_streams", -1)
 
-    def _write_events(self, events: list[dict[str, Any]], reply: Reply, newline: str) -> None:
+    def _write_events(
+        self, events: list[dict[str, Any]], rendered: RenderedReply, newline: str, pace: _Pace
+    ) -> None:
+        reply = rendered.reply
         buffer = bytearray()
-        paced = reply.delay > 0
+        paced = reply.delay > 0 or pace.active
 
         def emit(text: str) -> None:
             buffer.extend(text.encode())
@@ -371,6 +496,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault == "stall":
                     flush()
                     time.sleep(reply.stall_seconds)
+            if tokens := rendered.event_tokens(event):
+                flush()
+                pace.wait(tokens)
             if reply.keepalive:
                 emit(f": keep-alive{newline}event: message{newline}")
             emit(f"data: {json.dumps(event)}{newline}{newline}")
@@ -398,3 +526,35 @@ class _Handler(BaseHTTPRequestHandler):
             if after is not None and sent == after + 1:
                 return name
         return None
+
+
+class _Pace:
+    """Waits like a model generating.
+
+    `first` seconds before the first token, then `1 / speed` per token (`speed` None or
+    infinite: no wait).
+    """
+
+    def __init__(self, first: float, speed: float | None) -> None:
+        self.first = max(first, 0.0)
+        self.per_token = 0.0 if not speed or math.isinf(speed) else 1.0 / speed
+        self.started = False
+
+    @property
+    def active(self) -> bool:
+        """Whether this pace waits at all."""
+        return bool(self.first or self.per_token)
+
+    def wait(self, tokens: int) -> None:
+        """Wait for `tokens` more tokens to be generated."""
+        seconds = tokens * self.per_token
+        if not self.started:
+            self.started = True
+            seconds += self.first - self.per_token  # the first token comes at `first`
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def wait_all(self, tokens: int) -> None:
+        """Wait for a whole answer of `tokens` tokens (non-streaming)."""
+        if tokens:
+            self.wait(tokens)
