@@ -20,10 +20,19 @@ from langchain_core.messages import (
 from langchain_core.messages.utils import convert_to_openai_messages
 
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
+_IMAGE_BLOCK_TYPES = {"image", "image_url"}
 
 
-def messages_to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+def messages_to_dicts(
+    messages: Sequence[BaseMessage], *, send_reasoning: bool = False
+) -> list[dict[str, Any]]:
     """Convert a conversation to request messages.
+
+    Args:
+        messages: The conversation.
+        send_reasoning: Send the reasoning of the assistant messages of the tool loop in
+            progress (those after the last user message) as `reasoning_content`. Earlier,
+            finished turns never carry their reasoning: it is the model's scratchpad.
 
     Raises:
         ValueError: If the list is empty, or a message has an unknown role or malformed
@@ -33,7 +42,49 @@ def messages_to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """
     if not messages:
         raise ValueError("Cannot send an empty list of messages to W&B Inference.")
-    return [message_to_dict(message) for message in messages]
+    converted = [message_to_dict(message) for message in messages]
+    if send_reasoning:
+        for message, wire in zip(_current_tool_loop(messages), reversed(converted), strict=False):
+            if text := _reasoning_text(message):
+                wire["reasoning_content"] = text
+    return converted
+
+
+def _current_tool_loop(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """The messages after the last user message, latest first."""
+    loop = []
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage) or (
+            isinstance(message, ChatMessage) and message.role == "user"
+        ):
+            break
+        loop.append(message)
+    return loop
+
+
+def _reasoning_text(message: BaseMessage) -> str:
+    if not isinstance(message, AIMessage):
+        return ""
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    if isinstance(reasoning, str):
+        return reasoning
+    if isinstance(message.content, list):
+        return "".join(
+            str(block.get("reasoning", ""))
+            for block in message.content
+            if isinstance(block, dict) and block.get("type") == "reasoning"
+        )
+    return ""
+
+
+def has_image_content(message: BaseMessage) -> bool:
+    """Whether a message carries an image (any LangChain or OpenAI image block form)."""
+    if isinstance(message.content, str):
+        return False
+    return any(
+        isinstance(block, dict) and block.get("type") in _IMAGE_BLOCK_TYPES
+        for block in message.content
+    )
 
 
 def message_to_dict(message: BaseMessage) -> dict[str, Any]:
@@ -104,39 +155,8 @@ def _text_of(content: Any) -> str:
     return "\n".join(parts)
 
 
-_SDK_ONLY_OPTIONS = ("extra_headers", "extra_query", "http_client")
-_NUMBER_PARAMS = ("temperature", "top_p", "frequency_penalty", "presence_penalty")
-
-
 def check_request_params(body: dict[str, Any]) -> None:
-    """Reject ill-typed sampling parameters before the request is sent.
+    """Temporary alias of `_request.check_body` while callers move (to be deleted)."""
+    from langchain_wandb._request import check_body
 
-    Raises:
-        TypeError: If a standard parameter has the wrong type.
-        ValueError: If `max_tokens` is not positive.
-    """
-    for name in _NUMBER_PARAMS:
-        value = body.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
-    for name in ("max_tokens", "seed"):
-        value = body.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
-    if (max_tokens := body.get("max_tokens")) is not None and max_tokens <= 0:
-        raise ValueError(f"max_tokens must be positive, got {max_tokens}.")
-    for name in _SDK_ONLY_OPTIONS:
-        if name in body:
-            # The openai SDK takes these per call; as body fields they would reach W&B as such.
-            raise ValueError(
-                f"{name} is not a request field but an openai SDK option, which "
-                "ChatWandbInference does not take per call; use default_headers instead."
-            )
-    if body.get("n", 1) != 1:
-        # Several choices would interleave in one stream; LangChain keeps one message.
-        raise ValueError("n must be 1: ask for several answers with batch() instead.")
-    stop = body.get("stop")
-    if stop is not None and not (
-        isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
-    ):
-        raise TypeError(f"stop must be a string or a list of strings, got {stop!r}.")
+    check_body(body)

@@ -1,12 +1,17 @@
-"""openai SDK errors -> errors that are both the SDK's type and langchain-core's type.
+"""Transport failures -> errors that are both the SDK's type and langchain-core's type.
 
 Code that catches `openai.RateLimitError` and code that catches
-`langchain_core.exceptions.ModelRateLimitError` both keep working. Messages say what to
-do next and never contain the API key. Imported only once a request fails.
+`langchain_core.exceptions.ModelRateLimitError` both keep working. Messages say what the
+server said and what to do next, and never contain the API key: errors are classified
+on the server's own text first, then masked (see `_redact`). Imported only once a
+request fails.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx2
 import openai
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -20,6 +25,8 @@ from langchain_core.exceptions import (
     ModelRateLimitError,
     ModelTimeoutError,
 )
+
+from langchain_wandb._redact import MASK, redact, redact_chain, redact_value
 
 
 class WandbBadRequestError(openai.BadRequestError, ModelInvalidRequestError):
@@ -66,7 +73,14 @@ class WandbTimeoutError(openai.APITimeoutError, ModelTimeoutError):
     """The request to W&B Inference timed out."""
 
 
-_CONTEXT_OVERFLOW_MARKERS = ("context length", "context window", "maximum context", "too long")
+_CONTEXT_OVERFLOW_MARKERS = (
+    "context length",
+    "context window",
+    "maximum context",
+    "too long",
+    "too many tokens",
+)
+_EXCERPT = 300
 
 _STATUS_HINTS: dict[int, tuple[type[openai.APIStatusError], str]] = {
     401: (
@@ -90,22 +104,88 @@ _STATUS_HINTS: dict[int, tuple[type[openai.APIStatusError], str]] = {
 }
 
 
+def server_text(error: openai.APIStatusError) -> str:
+    """What the server said, from whichever shape its error body has.
+
+    W&B and vLLM send `{"error": {"message": ...}}`; W&B documents `{"detail": ...}`
+    for 422 (a string, or FastAPI's list of `{"loc", "msg"}`); proxies send HTML or text.
+    """
+    body: Any = error.body
+    if isinstance(body, dict):
+        for key in ("message", "detail", "error", "msg"):
+            if body.get(key):
+                return _text_of(body[key])
+    if isinstance(body, str) and body.strip():
+        return _excerpt(body)
+    text = _response_text(error.response)
+    return _excerpt(text) if text.strip() else f"HTTP {error.status_code} with no message"
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, str):
+        return _excerpt(value)
+    if isinstance(value, dict):
+        for key in ("message", "msg", "detail"):
+            if value.get(key):
+                return _text_of(value[key])
+    if isinstance(value, list):
+        return "; ".join(_detail_item(item) for item in value[:5])
+    return _excerpt(str(value))
+
+
+def _detail_item(item: Any) -> str:
+    if isinstance(item, dict) and "msg" in item:
+        where = ".".join(str(part) for part in item.get("loc") or [])
+        return f"{where}: {item['msg']}" if where else str(item["msg"])
+    return _text_of(item)
+
+
+def _response_text(response: httpx2.Response) -> str:
+    try:
+        return response.text
+    except (httpx2.ResponseNotRead, httpx2.StreamError, UnicodeDecodeError):
+        return ""
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
+
+
+def _masked_response(response: httpx2.Response, secret: str) -> httpx2.Response:
+    """A copy of `response` (and its request) with the key masked in text and headers."""
+    request = response.request
+    request_headers = {
+        name: ("Bearer " + MASK if name.lower() == "authorization" else redact(value, secret))
+        for name, value in request.headers.items()
+    }
+    masked_request = httpx2.Request(request.method, request.url, headers=request_headers)
+    return httpx2.Response(
+        response.status_code,
+        headers={name: redact(value, secret) for name, value in response.headers.items()},
+        content=redact(_response_text(response), secret).encode(),
+        request=masked_request,
+    )
+
+
 def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> Exception:
     """Map an SDK error to the matching typed error with a helpful, key-free message."""
-    scrub(error, secret)
     if isinstance(error, openai.APITimeoutError):
+        redact_chain(error, secret)
         timeout = WandbTimeoutError(request=error.request)
         timeout.message = f"Request to W&B Inference timed out (model {model!r})."
         return timeout
     if isinstance(error, openai.APIConnectionError):
-        detail = _redact(str(error.__cause__ or error), secret)
+        detail = redact(str(error.__cause__ or error), secret)
+        redact_chain(error, secret)
         return WandbConnectionError(
             message=f"Could not reach W&B Inference: {detail}", request=error.request
         )
     if not isinstance(error, openai.APIStatusError):
+        redact_chain(error, secret)
         return error
     status = error.status_code
-    server_text = error.message
+    said = server_text(error)  # classified on the server's own words, masked after
     cls: type[openai.APIStatusError]
     if status in _STATUS_HINTS:
         cls, hint = _STATUS_HINTS[status]
@@ -115,28 +195,17 @@ def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> 
             f"Model {model!r} was not found. List the served models with "
             "`python -m langchain_wandb --list-models` or ChatWandbInference.list_models()."
         )
-    elif status in (400, 422):
-        overflow = any(marker in server_text.lower() for marker in _CONTEXT_OVERFLOW_MARKERS)
+    elif status in (400, 413, 422):
+        overflow = any(marker in said.lower() for marker in _CONTEXT_OVERFLOW_MARKERS)
         cls = WandbContextOverflowError if overflow else WandbBadRequestError
         hint = "W&B rejected the request."
     elif status >= 500:
         cls, hint = WandbServerError, "W&B Inference had a server error."
     else:
         cls, hint = WandbAPIStatusError, "W&B Inference returned an error."
+    redact_chain(error, secret)
     return cls(
-        f"{hint} Server said ({status}): {server_text}", response=error.response, body=error.body
+        redact(f"{hint} Server said ({status}): {said}", secret),
+        response=_masked_response(error.response, secret),
+        body=redact_value(error.body, secret),
     )
-
-
-def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret else text
-
-
-def scrub(error: BaseException, secret: str) -> None:
-    """Remove the API key from an SDK error's text in place (it stays the cause)."""
-    if not secret:
-        return
-    error.args = tuple(_redact(arg, secret) if isinstance(arg, str) else arg for arg in error.args)
-    message = getattr(error, "message", None)
-    if isinstance(message, str):
-        error.message = _redact(message, secret)  # type: ignore[attr-defined]
