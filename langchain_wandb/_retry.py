@@ -2,6 +2,13 @@
 
 Only failures before the first byte of an answer are retried (the transport opens the
 response inside the retry loop and reads it outside), so a retry never repeats text.
+Retries and their waits stay inside the request's total timeout (its `deadline`).
+
+With a `Governor`, each attempt first takes a concurrency slot (queueing FIFO). A 429
+that says the concurrency limit was reached is not a failure: the governor lowers its
+limit and the request queues again, without using up `max_retries`. A 429 whose text
+speaks of quota, credits, billing or payment (and a 402) is never retried. Any other
+429 text is read as a concurrency refusal, W&B's documented meaning of 429.
 """
 
 from __future__ import annotations
@@ -10,10 +17,24 @@ import asyncio
 import email.utils
 import inspect
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
+
+from langchain_wandb._governor import ConcurrencyLimitTimeout, Governor, Slot
+
+__all__ = [
+    "Admitted",
+    "ConcurrencyLimitTimeout",
+    "RetryHook",
+    "arun_with_retries",
+    "is_concurrency_refusal",
+    "retry_delay",
+    "run_with_retries",
+]
 
 logger = logging.getLogger("langchain_wandb")
 
@@ -25,12 +46,29 @@ _RETRY_STATUSES = frozenset({408, 409, 429})
 _MAX_RETRY_AFTER = 60.0
 _INITIAL_DELAY = 0.5
 _MAX_DELAY = 8.0
+_REFUSAL_DELAY = 0.05
+_MAX_REFUSAL_DELAY = 2.0
 # Older W&B deployments answer 429 for exhausted quota too; waiting will not help then.
 _QUOTA_MARKERS = ("quota", "credit", "billing", "payment")
+_DELAY_SECONDS = re.compile(r"\s*\d+(?:\.\d+)?\s*")
+
+
+def is_concurrency_refusal(error: BaseException) -> bool:
+    """Whether `error` is a 429 that means "too many requests in flight" (not quota)."""
+    return getattr(error, "status_code", None) == 429 and not _is_quota(error)
+
+
+def _is_quota(error: BaseException) -> bool:
+    text = str(getattr(error, "message", error)).lower()
+    return any(marker in text for marker in _QUOTA_MARKERS)
 
 
 def retry_delay(error: BaseException, retries_done: int, max_retries: int) -> float | None:
-    """Seconds to wait before retrying after `error`, or None if it must not be retried."""
+    """Seconds to wait before retrying after `error`, or None if it must not be retried.
+
+    A usable `retry-after-ms` / `retry-after` header (0 to 60 s, or a date up to 60 s
+    ahead) sets the delay; any other value counts as no header: exponential backoff.
+    """
     import openai
 
     if retries_done >= max_retries:
@@ -40,39 +78,61 @@ def retry_delay(error: BaseException, retries_done: int, max_retries: int) -> fl
         status = error.status_code
         if status not in _RETRY_STATUSES and status < 500:
             return None
-        if status == 429 and any(m in error.message.lower() for m in _QUOTA_MARKERS):
+        if status == 429 and _is_quota(error):
             return None
         headers = error.response.headers
     elif not isinstance(error, openai.APIConnectionError):
         return None
     after = _retry_after(headers)
     if after is not None:
-        return after if after <= _MAX_RETRY_AFTER else None
+        return after
     backoff = min(_INITIAL_DELAY * 2.0**retries_done, _MAX_DELAY)
     return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not crypto
 
 
+def _refusal_delay(error: BaseException, refusals: int) -> float:
+    """The pause after the `refusals`-th concurrency 429 of one request (slot kept)."""
+    after = _retry_after(getattr(getattr(error, "response", None), "headers", None))
+    backoff = min(_REFUSAL_DELAY * 2.0 ** (refusals - 1), _MAX_REFUSAL_DELAY)
+    backoff *= 1 - 0.5 * random.random()  # noqa: S311 - jitter, not crypto
+    return backoff if after is None else max(after, backoff)
+
+
 def _retry_after(headers: object) -> float | None:
-    if headers is None:
-        return None
+    """The server's requested delay in seconds, or None if absent or unusable."""
     get = getattr(headers, "get", None)
     if get is None:
         return None
-    if (millis := get("retry-after-ms")) is not None:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = get("retry-after")
-    if value is None:
+    millis = _usable(_seconds(get("retry-after-ms")), scale=1000)
+    return millis if millis is not None else _usable(_seconds_or_date(get("retry-after")))
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, str) and _DELAY_SECONDS.fullmatch(value):
+        return float(value)
+    return None
+
+
+def _seconds_or_date(value: object) -> float | None:
+    if not isinstance(value, str):
+        return None
+    if _DELAY_SECONDS.fullmatch(value):
+        return float(value)
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
         return None
     try:
-        return max(float(value), 0.0)
-    except ValueError:
-        parsed = email.utils.parsedate_tz(value)
-        if parsed is None:
-            return None
-        return max(email.utils.mktime_tz(parsed) - time.time(), 0.0)
+        return email.utils.mktime_tz(parsed) - time.time()
+    except (OverflowError, ValueError):
+        return None
+
+
+def _usable(seconds: float | None, scale: float = 1.0) -> float | None:
+    """`seconds / scale` if it is a delay worth honouring (finite, 0-60 s), else None."""
+    if seconds is None:
+        return None
+    seconds /= scale
+    return seconds if 0.0 <= seconds <= _MAX_RETRY_AFTER else None
 
 
 def _announce(error: BaseException, retry: int, max_retries: int, delay: float) -> None:
@@ -88,50 +148,226 @@ def _announce(error: BaseException, retry: int, max_retries: int, delay: float) 
 
 
 def _plan_retry(
-    error: BaseException, retries_done: int, max_retries: int, on_retry: RetryHook | None
+    error: BaseException,
+    retries_done: int,
+    max_retries: int,
+    deadline: float,
+    on_retry: RetryHook | None,
 ) -> tuple[float, object] | None:
-    """Decide on a retry after `error`: (delay, the hook's outcome), or None to give up."""
+    """Decide on a retry after `error`: (delay, the hook's outcome), or None to give up.
+
+    A retry whose wait would end at or past `deadline` is not made.
+    """
     delay = retry_delay(error, retries_done, max_retries)
-    if delay is None:
+    if delay is None or time.monotonic() + delay >= deadline:
         return None
     _announce(error, retries_done + 1, max_retries, delay)
     outcome = on_retry(error, retries_done + 1, delay) if on_retry is not None else None
     return delay, outcome
 
 
+class Admitted(Generic[T]):
+    """A successful attempt's result and the concurrency slot it holds until released."""
+
+    __slots__ = ("_slot", "value")
+
+    def __init__(self, value: T, slot: Slot | None) -> None:
+        """Wrap `value`, holding `slot` (None without a governor)."""
+        self.value = value
+        """What the attempt returned (the open response)."""
+        self._slot = slot
+
+    def release(self, ok: bool = True) -> None:
+        """Free the slot once the response is closed; idempotent.
+
+        `ok` says whether the response was read to its end (kept for callers' clarity;
+        the governor learns from admission and refusal, not from how a stream ended).
+        """
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            slot.release()
+
+
+class _Attempts:
+    """Bookkeeping shared by the sync and async retry loops (no I/O of its own)."""
+
+    def __init__(self, governor: Governor | None, deadline: float) -> None:
+        self.governor = governor
+        self.deadline = deadline
+        self.started = time.monotonic()
+        self.retries = 0
+        self.refusals = 0
+        self.slot: Slot | None = None
+
+    def remaining(self) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0 and self.governor is not None:
+            self.drop_slot()
+            raise self.timed_out()
+        return max(remaining, 1e-3)
+
+    def timed_out(self) -> ConcurrencyLimitTimeout:
+        assert self.governor is not None
+        return ConcurrencyLimitTimeout(self.governor.snapshot(), time.monotonic() - self.started)
+
+    def drop_slot(self) -> None:
+        slot, self.slot = self.slot, None
+        if slot is not None:
+            slot.release()
+
+    def admitted(self, value: T) -> Admitted[T]:
+        if self.governor is not None:
+            self.governor.admitted()
+        slot, self.slot = self.slot, None
+        return Admitted(value, slot)
+
+    def refusal_pause(self, error: BaseException) -> float | None:
+        """After a concurrency 429: the pause (slot kept) before queueing again, or None.
+
+        None means this is not a refusal the governor handles (the error takes the
+        ordinary retry path, and the slot is freed).
+        """
+        governor, slot = self.governor, self.slot
+        if governor is None or slot is None or not governor.adaptive:
+            self.drop_slot()
+            return None
+        if not is_concurrency_refusal(error):
+            self.drop_slot()
+            return None
+        governor.refused(slot)
+        self.refusals += 1
+        delay = _refusal_delay(error, self.refusals)
+        if time.monotonic() + delay >= self.deadline:
+            self.drop_slot()
+            raise self.timed_out() from error
+        return delay
+
+    def got_slot(self, slot: Slot | None) -> None:
+        if slot is None:
+            raise self.timed_out()
+        self.slot = slot
+
+
+def run_with_retries(
+    attempt: Callable[[float], T],
+    *,
+    max_retries: int,
+    deadline: float,
+    governor: Governor | None = None,
+    on_retry: RetryHook | None = None,
+) -> Admitted[T]:
+    """Run `attempt(remaining_seconds)` until it succeeds, must not be retried, or time runs out.
+
+    Args:
+        attempt: Makes one HTTP attempt within the seconds it is given.
+        max_retries: Retries for 429 (quota excepted)/5xx/408/409/connection errors.
+            Concurrency refusals handled by an adaptive `governor` do not count.
+        deadline: `time.monotonic()` by which everything, queueing included, must end.
+        governor: Concurrency admission; None sends at once.
+        on_retry: Told about each counted retry before its wait.
+
+    Returns:
+        The result and its slot: call `.release()` once the response is closed.
+
+    Raises:
+        ConcurrencyLimitTimeout: The deadline passed while waiting for a slot.
+        Exception: The attempt's last error, when it must not or can no longer be retried.
+
+    """
+    state = _Attempts(governor, deadline)
+    previous: Slot | None = None
+    while True:
+        if governor is not None:
+            state.got_slot(governor.acquire(deadline, previous=previous))
+            previous = None
+        remaining = state.remaining()
+        try:
+            return state.admitted(attempt(remaining))
+        except BaseException as error:
+            if not isinstance(error, Exception):
+                state.drop_slot()
+                raise
+            pause = state.refusal_pause(error)
+            if pause is not None:
+                try:
+                    time.sleep(pause)
+                except BaseException:
+                    state.drop_slot()
+                    raise
+                previous, state.slot = state.slot, None
+                continue
+            plan = _plan_retry(error, state.retries, max_retries, deadline, on_retry)
+            if plan is None:
+                raise
+            state.retries += 1
+            time.sleep(plan[0])
+
+
+async def arun_with_retries(
+    attempt: Callable[[float], Awaitable[T]],
+    *,
+    max_retries: int,
+    deadline: float,
+    governor: Governor | None = None,
+    on_retry: RetryHook | None = None,
+) -> Admitted[T]:
+    """Async `run_with_retries`: `attempt` returns an awaitable; `on_retry` may be async.
+
+    Cancellation while queued frees nothing the request did not hold; cancellation
+    during an attempt or a pause frees its slot.
+    """
+    state = _Attempts(governor, deadline)
+    previous: Slot | None = None
+    while True:
+        if governor is not None:
+            state.got_slot(await governor.aacquire(deadline, previous=previous))
+            previous = None
+        remaining = state.remaining()
+        try:
+            return state.admitted(await attempt(remaining))
+        except BaseException as error:
+            if not isinstance(error, Exception):
+                state.drop_slot()
+                raise
+            pause = state.refusal_pause(error)
+            if pause is not None:
+                try:
+                    await asyncio.sleep(pause)
+                except BaseException:
+                    state.drop_slot()
+                    raise
+                previous, state.slot = state.slot, None
+                continue
+            plan = _plan_retry(error, state.retries, max_retries, deadline, on_retry)
+            if plan is None:
+                raise
+            state.retries += 1
+            delay, outcome = plan
+            if inspect.isawaitable(outcome):
+                await outcome
+            await asyncio.sleep(delay)
+
+
 def call_with_retries(
     attempt: Callable[[], T], *, max_retries: int, on_retry: RetryHook | None = None
 ) -> T:
-    """Run `attempt()` until it succeeds or fails in a way that must not be retried."""
-    retries = 0
-    while True:
-        try:
-            return attempt()
-        except Exception as error:
-            plan = _plan_retry(error, retries, max_retries, on_retry)
-            if plan is None:
-                raise
-            retries += 1
-            time.sleep(plan[0])
+    """Run `attempt()` until it succeeds or fails in a way that must not be retried.
+
+    Superseded by `run_with_retries` (deadline, governor); kept until callers switch.
+    """
+    return run_with_retries(
+        lambda _remaining: attempt(), max_retries=max_retries, deadline=math.inf, on_retry=on_retry
+    ).value
 
 
 async def acall_with_retries(
     attempt: Callable[[], Awaitable[T]], *, max_retries: int, on_retry: RetryHook | None = None
 ) -> T:
     """Async `call_with_retries`; `on_retry` may be a coroutine function."""
-    retries = 0
-    while True:
-        try:
-            return await attempt()
-        except Exception as error:
-            plan = _plan_retry(error, retries, max_retries, on_retry)
-            if plan is None:
-                raise
-            retries += 1
-            delay, outcome = plan
-            if inspect.isawaitable(outcome):
-                await outcome
-            await asyncio.sleep(delay)
+    admitted = await arun_with_retries(
+        lambda _remaining: attempt(), max_retries=max_retries, deadline=math.inf, on_retry=on_retry
+    )
+    return admitted.value
 
 
 def callback_hook(run_manager: Any) -> RetryHook | None:
