@@ -1,9 +1,23 @@
-"""Regenerate the packaged model catalogue from W&B's public docs, and the README table.
+"""Regenerate the packaged model catalogue: W&B's docs snapshot, its profile augmentations.
 
-    python scripts/update_models.py            # fetch W&B's docs, rewrite the snapshot + README
-    python scripts/update_models.py --readme   # only rewrite the README table from the snapshot
+    python scripts/update_models.py             # fetch W&B's docs; rewrite the snapshot,
+                                                # the augmentations and the README table
+    python scripts/update_models.py --offline   # no fetch: augmentations + README from the snapshot
+    python scripts/update_models.py --offline --profiles
+                                                # also write data/_profiles.py with the
+                                                # langchain-profiles CLI, from the stored
+                                                # models.dev copy (scripts/models_dev_wandb.json)
+    langchain-profiles refresh --provider wandb --data-dir langchain_wandb/data
+                                                # (network) the standard refresh from models.dev
 
-Sources (markdown served by docs.wandb.ai): the model catalogue (generally available,
+Layout (as LangChain partner packages have it): `data/_profiles.py` is written by the
+`langchain-profiles` CLI from models.dev's `wandb` provider merged with
+`data/profile_augmentations.toml`. W&B's own docs are the authority on what W&B serves,
+so the augmentations carry what they say (status, context window, vision, reasoning
+switch mode, replacement), written here from the dated snapshot `data/models.json`.
+Figures W&B's docs leave out live in the snapshot's `supplements`, each with its source.
+
+W&B sources (markdown served by docs.wandb.ai): the model catalogue (generally available,
 experimental and deprecated tables), the reasoning page (which models always reason,
 reason by default, or not by default) and the lifecycle page (recommended replacements).
 Reviewed by a person before committing: W&B's tables change every few weeks.
@@ -12,15 +26,21 @@ Reviewed by a person before committing: W&B's tables change every few weeks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import re
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
-SNAPSHOT = ROOT / "langchain_wandb" / "data" / "models.json"
+DATA = ROOT / "langchain_wandb" / "data"
+SNAPSHOT = DATA / "models.json"
+AUGMENTATIONS = DATA / "profile_augmentations.toml"
+MODELS_DEV_COPY = ROOT / "scripts" / "models_dev_wandb.json"
 README = ROOT / "README.md"
 DOCS = "https://docs.wandb.ai/inference"
 SOURCES = {
@@ -134,6 +154,13 @@ _REASONING_LABEL = {
 }
 
 
+def context_window(model: dict[str, Any], snapshot: dict[str, Any]) -> int | None:
+    """The context window W&B's docs give, else the snapshot's sourced supplement."""
+    supplement = snapshot.get("supplements", {}).get(model["id"], {})
+    found: int | None = model["context_window"] or supplement.get("context_window")
+    return found
+
+
 def readme_table(snapshot: dict[str, Any]) -> str:
     """The README's model table (between its markers) for a snapshot."""
     lines = [
@@ -144,7 +171,8 @@ def readme_table(snapshot: dict[str, Any]) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for model in snapshot["models"]:
-        context = f"{model['context_window'] // 1000}k" if model["context_window"] else "?"
+        window = context_window(model, snapshot)
+        context = f"{window // 1000}k" if window else "?"
         lines.append(
             f"| `{model['id']}` | {model['status']} | {context} | "
             f"{'yes' if model['vision'] else 'no'} | {_REASONING_LABEL[model['reasoning']]} |"
@@ -160,22 +188,129 @@ def write_readme(snapshot: dict[str, Any], readme: Path = README) -> None:
     readme.write_text(f"{text[: start + len(_README_START)]}\n{table}\n{text[end:]}", "utf-8")
 
 
+def snapshot_json(snapshot: dict[str, Any]) -> str:
+    """The snapshot as the packaged file keeps it: one model per line, for readable diffs."""
+    head = {key: value for key, value in snapshot.items() if key != "models"}
+    text = json.dumps(head, indent=2)[: -len("\n}")]
+    models = ",\n".join(f"    {json.dumps(model)}" for model in snapshot["models"])
+    return f'{text},\n  "models": [\n{models}\n  ]\n}}\n'
+
+
+# Provider-wide profile keys: what W&B documents for its whole catalogue.
+_PROVIDER_OVERRIDES = """\
+[overrides]
+text_inputs = true
+text_outputs = true
+tool_calling = true
+tool_call_streaming = true
+# W&B documents only tool_choice="auto".
+tool_choice = false
+# with_structured_output uses W&B's native json_schema all the same; False makes
+# create_agent(response_format=...) use its tool strategy, because W&B's vLLM-style
+# serving applies response_format to the whole reply and tools are never called
+# (vllm#39929). See WandbModel.profile.
+structured_output = false
+"""
+
+
+def _toml_value(value: Any) -> str:
+    return json.dumps(value)  # bools, ints and plain strings are spelled alike in TOML
+
+
+def augmentations_toml(snapshot: dict[str, Any]) -> str:
+    """`profile_augmentations.toml`: what W&B's docs say, merged over models.dev's data."""
+    supplements = snapshot.get("supplements", {})
+    parts = [
+        "# W&B-specific profile data, merged over models.dev's `wandb` provider by\n"
+        "#   langchain-profiles refresh --provider wandb --data-dir langchain_wandb/data\n"
+        "# Written by scripts/update_models.py from data/models.json (W&B's docs, retrieved\n"
+        f"# {snapshot['retrieved']}): edit that snapshot or the script, not this file.\n"
+        "# `wandb_reasoning` (how enable_thinking switches reasoning) and\n"
+        "# `wandb_replacement` are W&B's own keys: langchain_wandb.models reads them and\n"
+        "# leaves them out of `ModelProfile`.\n"
+        'provider = "wandb"\n',
+        _PROVIDER_OVERRIDES,
+    ]
+    for model in snapshot["models"]:
+        keys: dict[str, Any] = {
+            "name": model["name"],
+            "status": model["status"],
+            "image_inputs": model["vision"],
+            "image_url_inputs": model["vision"],
+            "reasoning_output": model["reasoning"] != "none",
+            "wandb_reasoning": model["reasoning"],
+        }
+        if model.get("replacement"):
+            keys["wandb_replacement"] = model["replacement"]
+        lines = [f"[overrides.{json.dumps(model['id'])}]"]
+        lines += [f"{key} = {_toml_value(v)}" for key, v in keys.items() if v is not None]
+        if model["context_window"]:
+            lines.append(f"max_input_tokens = {model['context_window']}")
+        elif model["id"] in supplements:
+            supplement = supplements[model["id"]]
+            lines.append(f"# W&B's docs give no context window. {supplement['source']}")
+            lines.append(f"max_input_tokens = {supplement['context_window']}")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+@contextlib.contextmanager
+def _models_dev_served_from(api: dict[str, Any]) -> Iterator[None]:
+    """Answer the CLI's one request for models.dev's api.json with a stored copy."""
+    import httpx
+
+    def get(url: str, **_: Any) -> httpx.Response:
+        return httpx.Response(200, json=api, request=httpx.Request("GET", url))
+
+    with mock.patch("langchain_model_profiles.cli.httpx.get", get):
+        yield
+
+
+def refresh_offline(data_dir: Path = DATA, models_dev_copy: Path = MODELS_DEV_COPY) -> None:
+    """Write `_profiles.py` with the `langchain-profiles` CLI's own code, offline.
+
+    The CLI reads `profile_augmentations.toml` from `data_dir`; models.dev's api.json is
+    answered from the stored copy, so the file is byte for byte what a refresh with that
+    data writes (a later networked refresh changes only the data).
+    """
+    from langchain_model_profiles.cli import refresh  # type: ignore[import-untyped]
+
+    stored = json.loads(models_dev_copy.read_text("utf-8"))
+    with _models_dev_served_from(stored["api"]), contextlib.chdir(data_dir):
+        refresh("wandb", Path())
+
+
 def _fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - fixed https URLs
         return str(response.read().decode("utf-8"))
 
 
+def fetch_snapshot(previous: dict[str, Any]) -> dict[str, Any]:
+    """A new snapshot from W&B's docs, keeping the previous snapshot's supplements."""
+    pages = {name: _fetch(url) for name, url in SOURCES.items()}
+    snapshot = build_snapshot(pages, datetime.date.today().isoformat())
+    return {**snapshot, "supplements": previous.get("supplements", {})}
+
+
 def main() -> None:
-    """Fetch, rebuild and write (or only rewrite the README table)."""
+    """Fetch (unless --offline), then rewrite the snapshot, augmentations and README."""
     parser = argparse.ArgumentParser()
+    parser.add_argument("--offline", action="store_true", help="do not fetch W&B's docs")
     parser.add_argument("--readme", action="store_true", help="only regenerate the README table")
+    parser.add_argument(
+        "--profiles",
+        action="store_true",
+        help="also write data/_profiles.py from the stored models.dev copy (no network)",
+    )
     args = parser.parse_args()
-    if args.readme:
-        snapshot = json.loads(SNAPSHOT.read_text("utf-8"))
-    else:
-        pages = {name: _fetch(url) for name, url in SOURCES.items()}
-        snapshot = build_snapshot(pages, datetime.date.today().isoformat())
-        SNAPSHOT.write_text(json.dumps(snapshot, indent=2) + "\n", "utf-8")
+    snapshot = json.loads(SNAPSHOT.read_text("utf-8"))
+    if not args.readme:
+        if not args.offline:
+            snapshot = fetch_snapshot(snapshot)
+            SNAPSHOT.write_text(snapshot_json(snapshot), "utf-8")
+        AUGMENTATIONS.write_text(augmentations_toml(snapshot), "utf-8")
+        if args.profiles:
+            refresh_offline()
     write_readme(snapshot)
 
 

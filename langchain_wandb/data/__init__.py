@@ -1,0 +1,5 @@
+"""Model profile data: `_profiles.py` is written by `langchain-profiles refresh`.
+
+It merges models.dev's `wandb` provider with `profile_augmentations.toml`, which
+`scripts/update_models.py` writes from W&B's docs (`models.json`): edit neither by hand.
+"""
