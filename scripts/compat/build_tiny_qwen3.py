@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the chat template is Qwen3's, kept verbatim)
 """Build a tiny random-weight Qwen3 model directory that vLLM can serve (no download).
 
 Runs in the vLLM venv (it needs torch, transformers and tokenizers):
@@ -11,9 +12,9 @@ text, and a Qwen3-style chat template (system, tools, tool role, `<think>`,
 Its answers are noise, but shaped noise: one hidden dimension is constant, so the
 output layer can carry a per-token bias (a context-free prior on top of random
 logits). The bias makes answers end after a few dozen tokens, JSON strings close
-quickly under guided decoding (whitespace-only tokens are ruled out), and keeps the model from opening `<tool_call>` or
-`<think>` on its own, so a test gets a short, plain answer unless it asks for more
-(for example with `logit_bias`). Everything else about the wire stays real.
+quickly under guided decoding (whitespace-only tokens are ruled out), and
+keeps the model from opening `<tool_call>` or `<think>` on its own, so a test gets a
+short, plain answer unless it asks for more (for example with `logit_bias`). Everything else about the wire stays real.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from pathlib import Path
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 # Added (not special) tokens: they survive detokenization, so vLLM's parsers see them.
-ADDED = ["<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"]
+ADDED = [
+    "<think>",
+    "</think>",
+    "<tool_call>",
+    "</tool_call>",
+    "<tool_response>",
+    "</tool_response>",
+]
 VOCAB_SIZE = 512
 HIDDEN = 128
 SEED = 1234
@@ -170,8 +178,8 @@ def build_tokenizer(out: Path) -> object:
     tokenizer.train_from_iterator(_training_text(), trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
+        eos_token="<|im_end|>",  # noqa: S106 - a token, not a password
+        pad_token="<|endoftext|>",  # noqa: S106
         unk_token=None,
         chat_template=CHAT_TEMPLATE,
         model_max_length=4096,

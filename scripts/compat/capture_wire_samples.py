@@ -2,7 +2,8 @@
 
 Run against a server started with `scripts/compat/vllm_server.py` (project venv):
 
-    python scripts/compat/capture_wire_samples.py http://127.0.0.1:PORT > tests/compat/samples/vllm-0.32.0.json
+    python scripts/compat/capture_wire_samples.py http://127.0.0.1:PORT \
+        > tests/compat/samples/vllm-0.32.0.json
 
 Each sample is the request body, the status, and the JSON body or the SSE events
 (long streams keep their first and last events). Answers are random-weight noise; the
@@ -93,10 +94,19 @@ def captures() -> dict[str, dict[str, Any]]:
         "nonstream_thinking_off": {"messages": _HI, "max_tokens": 6, **no_think},
         "nonstream_thinking_on": {"messages": _HI, "max_tokens": 6},
         "stream_logprobs": {
-            "messages": _HI, "max_tokens": 2, "logprobs": True, "top_logprobs": 2, **stream, **no_think
+            "messages": _HI,
+            "max_tokens": 2,
+            "logprobs": True,
+            "top_logprobs": 2,
+            **stream,
+            **no_think,
         },
         "nonstream_logprobs": {
-            "messages": _HI, "max_tokens": 2, "logprobs": True, "top_logprobs": 2, **no_think
+            "messages": _HI,
+            "max_tokens": 2,
+            "logprobs": True,
+            "top_logprobs": 2,
+            **no_think,
         },
         "stream_tool_choice_required": {
             "messages": _HI,
@@ -115,7 +125,11 @@ def captures() -> dict[str, dict[str, Any]]:
             **no_think,
         },
         "nonstream_tool_choice_required": {
-            "messages": _HI, "tools": [_TOOL], "tool_choice": "required", "max_tokens": 60, **no_think
+            "messages": _HI,
+            "tools": [_TOOL],
+            "tool_choice": "required",
+            "max_tokens": 60,
+            **no_think,
         },
         "nonstream_tool_choice_named": {
             "messages": _HI,
@@ -127,17 +141,32 @@ def captures() -> dict[str, dict[str, Any]]:
         # Thinking on: the forced call is only decoded after `</think>`; this model never
         # closes its thinking unless asked to (logit_bias), so it thinks until the end.
         "stream_tool_choice_required_while_thinking": {
-            "messages": _HI, "tools": [_TOOL], "tool_choice": "required", "max_tokens": 8, **stream
+            "messages": _HI,
+            "tools": [_TOOL],
+            "tool_choice": "required",
+            "max_tokens": 8,
+            **stream,
         },
         "stream_reasoning_then_content": {
-            "messages": _HI, "max_tokens": 12, "logit_bias": {"507": 4.0}, "seed": 7, **stream
+            "messages": _HI,
+            "max_tokens": 12,
+            "logit_bias": {"507": 4.0},
+            "seed": 7,
+            **stream,
         },
         "stream_json_schema": {
-            "messages": _HI, "response_format": _SCHEMA, "max_tokens": 80, **stream, **no_think
+            "messages": _HI,
+            "response_format": _SCHEMA,
+            "max_tokens": 80,
+            **stream,
+            **no_think,
         },
         "error_unknown_model": {"model": "no-such-model", "messages": _HI, "max_tokens": 2},
         "error_unknown_model_stream": {
-            "model": "no-such-model", "messages": _HI, "max_tokens": 2, **stream
+            "model": "no-such-model",
+            "messages": _HI,
+            "max_tokens": 2,
+            **stream,
         },
         "error_context_overflow": {"messages": _HI, "max_tokens": 4096},
         "error_prompt_too_long": {"messages": [{"role": "user", "content": "hi " * 2100}]},
@@ -145,7 +174,10 @@ def captures() -> dict[str, dict[str, Any]]:
         "error_empty_cache_salt": {"messages": _HI, "cache_salt": ""},
         "error_max_tokens_zero": {"messages": _HI, "max_tokens": 0},
         "error_top_logprobs_too_many": {
-            "messages": _HI, "max_tokens": 1, "logprobs": True, "top_logprobs": 30
+            "messages": _HI,
+            "max_tokens": 1,
+            "logprobs": True,
+            "top_logprobs": 30,
         },
         "error_tool_choice_unknown_tool": {
             "messages": _HI,

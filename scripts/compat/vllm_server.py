@@ -121,7 +121,11 @@ class VllmServer:
         }
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(  # noqa: S603
-                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
         self._wait_healthy()
         return self
@@ -174,11 +178,13 @@ def main() -> None:
     """Serve until interrupted: `vllm_server.py VLLM_PYTHON [PORT] [MODEL_DIR]`."""
     vllm_python = sys.argv[1]
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    model_dir = Path(sys.argv[3] if len(sys.argv) > 3 else Path(tempfile.gettempdir()) / "tiny-qwen3")
+    model_dir = Path(
+        sys.argv[3] if len(sys.argv) > 3 else Path(tempfile.gettempdir()) / "tiny-qwen3"
+    )
     # SIGTERM must unwind through the context manager too, or vLLM outlives us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with VllmServer(vllm_python, model_dir, port=port) as server:
-        print(server.base_url, flush=True)  # noqa: T201
+        print(server.base_url, flush=True)
         try:
             while True:
                 time.sleep(3600)
