@@ -316,7 +316,9 @@ class Governor:
             return found
         assert found.future is not None
         try:
-            await asyncio.wait_for(found.future, _seconds_until(deadline))
+            # Not wait_for: on 3.11 it can swallow a cancellation that races the wake-up.
+            async with asyncio.timeout(_seconds_until(deadline)):
+                await found.future
         except TimeoutError:
             pass
         except BaseException:  # cancelled: free only a slot granted to this waiter
