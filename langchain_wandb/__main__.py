@@ -13,18 +13,43 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from langchain_core.exceptions import ModelError
+from pydantic import ValidationError
 
 from langchain_wandb.chat_models import DEFAULT_BASE_URL, DEFAULT_MODEL, ChatWandbInference
 from langchain_wandb.models import WandbModel
 
 _DIM, _RESET = "\033[2m", "\033[0m"
+# The model field each option sets, to name the option when the model rejects a value.
+_OPTION_OF_FIELD = {"model": "--model", "project": "--project", "max_tokens": "--max-tokens"}
+
+
+class CliError(Exception):
+    """A problem with what the user asked for, reported as one `error:` line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like the CLI's other errors."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `error: <message>` and exit with status 2, as argparse does."""
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m langchain_wandb",
         description="Stream a chat answer from W&B Inference (or the offline emulator "
         "when WANDB_API_KEY is not set).",
@@ -33,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
     parser.add_argument("--system", help="a system message to send first")
     parser.add_argument("--project", help="W&B team/project to attribute usage to")
-    parser.add_argument("--max-tokens", type=int, help="max tokens to generate")
+    parser.add_argument(
+        "--max-tokens", type=_positive_int, help="max tokens to generate (at least 1)"
+    )
     reasoning = parser.add_mutually_exclusive_group()
     reasoning.add_argument(
         "--show-reasoning",
@@ -55,31 +82,37 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @contextmanager
-def _backend(err: TextIO) -> Iterator[dict[str, Any]]:
-    """Yield model kwargs for W&B, or for an embedded emulator when there is no key."""
+def _backend() -> Iterator[tuple[dict[str, Any], str]]:
+    """Yield model kwargs and a line saying where answers come from.
+
+    That is W&B when `WANDB_API_KEY` is set, else an embedded emulator.
+    """
     if os.environ.get("WANDB_API_KEY"):
         url = os.environ.get("WANDB_INFERENCE_BASE_URL") or DEFAULT_BASE_URL
-        print(f"Using W&B Inference at {url} (WANDB_API_KEY is set).", file=err)
-        yield {}
+        yield {}, f"Using W&B Inference at {url} (WANDB_API_KEY is set)."
         return
     from langchain_wandb.testing import Reply, WandbEmulator
 
-    print(
+    notice = (
         "WANDB_API_KEY is not set: answering from the embedded W&B Inference emulator "
-        "(offline, canned answers). Set WANDB_API_KEY to use W&B.",
-        file=err,
+        "(offline, canned answers). Set WANDB_API_KEY to use W&B."
     )
     with WandbEmulator() as emulator:
         emulator.script(Reply(delay=0.015))  # paced, so the demo visibly streams
-        yield {"base_url": emulator.base_url, "api_key": "emulator"}
+        yield {"base_url": emulator.base_url, "api_key": "emulator"}, notice
 
 
 def _read_prompt(args: argparse.Namespace, stdin: TextIO) -> str:
-    if args.prompt:
-        return str(args.prompt)
-    if stdin.isatty():
-        raise SystemExit('error: give a prompt, e.g. python -m langchain_wandb "Hello"')
-    return stdin.read().strip()
+    """The prompt from the argument or a piped stdin; never an empty one."""
+    if args.prompt is not None:
+        prompt, where = str(args.prompt), "the prompt argument"
+    elif stdin.isatty():
+        raise CliError('give a prompt, e.g. python -m langchain_wandb "Hello"')
+    else:
+        prompt, where = stdin.read(), "stdin"
+    if not prompt.strip():
+        raise CliError(f"the prompt is empty ({where} had no text), so there is nothing to send.")
+    return prompt.strip()
 
 
 def _stream_answer(
@@ -154,38 +187,69 @@ def _model_line(model: WandbModel) -> str:
     return f"{model.id:48} {model.status or 'unlisted':13} {context:>6}  reasoning: {reasoning}"
 
 
+def _model_params(args: argparse.Namespace, backend: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {"model": args.model, **backend}
+    if args.project is not None:
+        params["project"] = args.project
+    if args.max_tokens is not None:
+        params["max_tokens"] = args.max_tokens
+    return params
+
+
+def _list_or_check(llm: ChatWandbInference, args: argparse.Namespace, err: TextIO) -> None:
+    models = llm.list_models()
+    if args.check:
+        print(f"OK: the key works; {len(models)} models are served.", file=err)
+        return
+    for model in models:
+        print(_model_line(model))
+
+
+def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> None:
+    """Do what the arguments ask; problems raise, for `main` to report in one line."""
+    if args.check and not os.environ.get("WANDB_API_KEY"):
+        raise CliError("WANDB_API_KEY is not set, so there is no key to check.")
+    wants_answer = not (args.list_models or args.check)
+    prompt = _read_prompt(args, stdin) if wants_answer else ""  # before any backend notice
+    with _backend() as (backend, notice):
+        llm = ChatWandbInference(**_model_params(args, backend))
+        print(notice, file=err)  # after the options are accepted, so errors come alone
+        if wants_answer:
+            _stream_answer(llm, args, prompt, out, err)
+        else:
+            _list_or_check(llm, args, err)
+
+
+def error_line(error: BaseException) -> str:
+    """`error` as one line naming the problem: pydantic's report by option, never the key."""
+    if isinstance(error, ValidationError):
+        text = "; ".join(
+            f"{_OPTION_OF_FIELD.get(str(problem['loc'][0]), problem['loc'][0])}: "
+            + problem["msg"].removeprefix("Value error, ")
+            for problem in error.errors(include_input=False, include_url=False)
+            if problem["loc"]
+        )
+    else:
+        text = str(error)
+    key = os.environ.get("WANDB_API_KEY")
+    if key:
+        text = text.replace(key, "***")
+    return " ".join(text.split())
+
+
 def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = _parser().parse_args(argv)
-    out, err = sys.stdout, sys.stderr
-    if args.check and not os.environ.get("WANDB_API_KEY"):
-        print("error: WANDB_API_KEY is not set, so there is no key to check.", file=err)
-        return 1
     try:
-        with _backend(err) as backend:
-            params: dict[str, Any] = {"model": args.model, **backend}
-            if args.project:
-                params["project"] = args.project
-            if args.max_tokens:
-                params["max_tokens"] = args.max_tokens
-            llm = ChatWandbInference(**params)
-            if args.list_models or args.check:
-                models = llm.list_models()
-                if args.check:
-                    print(f"OK: the key works; {len(models)} models are served.", file=err)
-                else:
-                    for model in models:
-                        print(_model_line(model))
-                return 0
-            _stream_answer(llm, args, _read_prompt(args, stdin or sys.stdin), out, err)
-    except (ModelError, ValueError) as error:
-        print(f"error: {error}", file=err)
+        _run(args, stdin or sys.stdin, sys.stdout, sys.stderr)
+    except (CliError, ModelError, ValueError) as error:  # ValidationError is a ValueError
+        print(f"error: {error_line(error)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (e.g. `| head`): nothing left to say
         return 0
     except KeyboardInterrupt:
-        print("\ninterrupted", file=err)
+        print("\ninterrupted", file=sys.stderr)
         return 130
     return 0
 

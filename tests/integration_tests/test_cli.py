@@ -86,3 +86,26 @@ def test_module_runs_as_a_program() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == RAMBLING_JOKE
     assert "emulator" in result.stderr
+
+
+def test_unknown_model_in_emulator_mode_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--model", "openai/gpt-oss-12b", "hi"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    notice, error = err.splitlines()  # where answers come from, then the one error line
+    assert "emulator" in notice
+    assert error.startswith("error: ")
+    assert "openai/gpt-oss-12b" in error
+    assert "--list-models" in error
+    assert "Traceback" not in err
+
+
+def test_max_tokens_is_sent(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["--json", "--max-tokens", "1", "--model", "meta-llama/Llama-3.1-8B-Instruct", "hi"])
+        == 0
+    )
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert any(r["response_metadata"].get("finish_reason") == "length" for r in rows)
