@@ -6,10 +6,13 @@ import itertools
 import json
 import math
 import re
+import select
+import socket
 import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -366,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, reply: Reply, body: dict[str, Any], model: EmulatedModel) -> None:
         if reply.first_byte_delay:
-            time.sleep(reply.first_byte_delay)
+            self._wait(reply.first_byte_delay)
         if reply.disconnect:
             self.close_connection = True
             return
@@ -391,7 +394,27 @@ class _Handler(BaseHTTPRequestHandler):
         return _Pace(
             emulator.time_to_first_token if first is None else first,
             emulator.tokens_per_second if speed is None else speed,
+            self._wait,
         )
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, but raise ConnectionResetError as soon as the client hangs up.
+
+        So a cancelled request gives its concurrency slot back at once, as on W&B.
+        """
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([self.connection], [], [], left)
+            if not readable:
+                continue
+            try:
+                peeked = self.connection.recv(1, socket.MSG_PEEK)
+            except OSError:
+                peeked = b""
+            if not peeked:
+                msg = "the client closed the connection"
+                raise ConnectionResetError(msg)
+            time.sleep(max(deadline - time.monotonic(), 0))  # the client sent more: just wait
 
     # -- helpers ------------------------------------------------------------------------
     def _record(self, body: dict[str, Any] | None) -> None:
@@ -495,7 +518,7 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 if fault == "stall":
                     flush()
-                    time.sleep(reply.stall_seconds)
+                    self._wait(reply.stall_seconds)
             if tokens := rendered.event_tokens(event):
                 flush()
                 pace.wait(tokens)
@@ -507,7 +530,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             if paced:
-                time.sleep(reply.delay)
+                self._wait(reply.delay)
         else:
             emit(f"data: [DONE]{newline}{newline}")
         flush()
@@ -535,10 +558,11 @@ class _Pace:
     infinite: no wait).
     """
 
-    def __init__(self, first: float, speed: float | None) -> None:
+    def __init__(self, first: float, speed: float | None, sleep: Callable[[float], None]) -> None:
         self.first = max(first, 0.0)
         self.per_token = 0.0 if not speed or math.isinf(speed) else 1.0 / speed
         self.started = False
+        self.sleep = sleep
 
     @property
     def active(self) -> bool:
@@ -552,7 +576,7 @@ class _Pace:
             self.started = True
             seconds += self.first - self.per_token  # the first token comes at `first`
         if seconds > 0:
-            time.sleep(seconds)
+            self.sleep(seconds)
 
     def wait_all(self, tokens: int) -> None:
         """Wait for a whole answer of `tokens` tokens (non-streaming)."""
