@@ -1,7 +1,10 @@
 """W&B wire data (chat completion chunks and responses) -> LangChain messages.
 
-Pure functions and one small per-stream state object; no I/O. Sync and async streams
-share all of it, and unit tests feed it hand-built dicts.
+Pure: no I/O, no logging, no warnings, no global state. What the caller may want to
+warn about (finish reason, what arrived, lost usage) is recorded on `StreamState`.
+Every wire field is type-checked where it is read (`_field`), so malformed server data
+raises `MalformedResponseError`, which keeps the partial answer, instead of a raw
+KeyError or TypeError from deep inside.
 """
 
 from __future__ import annotations
@@ -11,92 +14,291 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import AIMessage, AIMessageChunk, InvalidToolCall, ToolCall
 from langchain_core.messages.ai import (
     InputTokenDetails,
     OutputTokenDetails,
     UsageMetadata,
     add_ai_message_chunks,
 )
-from langchain_core.messages.tool import ToolCallChunk
+from langchain_core.messages.tool import ToolCallChunk, invalid_tool_call, tool_call
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.json import parse_partial_json
 
-from langchain_wandb._errors import WandbStreamError
-from langchain_wandb._quirks import warn_if_thinking_ate_budget
+from langchain_wandb._errors import MalformedResponseError, WandbStreamError, excerpt
+from langchain_wandb._json import loads_lenient
 
 PROVIDER = "wandb"
 
-# Servers disagree on the reasoning field: W&B documents `reasoning` (vLLM >= 0.9),
-# some backends send `reasoning_content` (DeepSeek style), a few send both with the
-# same text. One of them is read, never both.
-_REASONING_FIELDS = ("reasoning", "reasoning_content")
 _NULL_ARGS = "null"
+
+
+# -- reading the wire: each field's type is checked where it is read -------------------
+_EXPECTED = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
+
+
+def _field(obj: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    """`obj[key]`, None when absent or null; a value of another type is malformed data."""
+    value = obj.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    raise _malformed(f"{where}.{key}", value, kind)
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """`value` when it is a JSON object; anything else is malformed data."""
+    if isinstance(value, dict):
+        return value
+    raise _malformed(where, value, dict)
+
+
+def _malformed(where: str, value: Any, kind: type) -> MalformedResponseError:
+    found = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, int | float) else "null"
+    )
+    return MalformedResponseError(
+        f"W&B sent malformed data: {where} is {found}, expected {_EXPECTED[kind]}."
+    )
 
 
 def usage_to_metadata(usage: dict[str, Any]) -> UsageMetadata:
     """Convert an OpenAI-style `usage` dict to LangChain `UsageMetadata`."""
-    input_tokens = usage.get("prompt_tokens") or 0
-    output_tokens = usage.get("completion_tokens") or 0
-    total = usage.get("total_tokens") or input_tokens + output_tokens
+    input_tokens = _field(usage, "prompt_tokens", int, "usage") or 0
+    output_tokens = _field(usage, "completion_tokens", int, "usage") or 0
+    total = _field(usage, "total_tokens", int, "usage") or input_tokens + output_tokens
     metadata = UsageMetadata(
         input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total
     )
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    prompt_details = _field(usage, "prompt_tokens_details", dict, "usage") or {}
+    cached = _field(prompt_details, "cached_tokens", int, "usage.prompt_tokens_details")
     if cached is not None:
         metadata["input_token_details"] = InputTokenDetails(cache_read=cached)
-    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+    output_details = _field(usage, "completion_tokens_details", dict, "usage") or {}
+    reasoning = _field(output_details, "reasoning_tokens", int, "usage.completion_tokens_details")
     if reasoning is not None:
         metadata["output_token_details"] = OutputTokenDetails(reasoning=reasoning)
     return metadata
 
 
-def _reasoning_of(delta: dict[str, Any]) -> str | None:
-    for field in _REASONING_FIELDS:
-        text = delta.get(field)
-        if text:
-            return str(text)
-    return None
+def _reasoning_of(delta: dict[str, Any], where: str) -> str | None:
+    # Servers disagree on the field: W&B documents `reasoning` (vLLM >= 0.9), some
+    # backends send `reasoning_content` (DeepSeek style), a few send both with the same
+    # text. One of them is read, never both.
+    text = _field(delta, "reasoning", str, where) or _field(delta, "reasoning_content", str, where)
+    return cast("str | None", text or None)
 
 
-def _response_metadata(data: dict[str, Any]) -> dict[str, Any]:
+def _response_metadata(data: dict[str, Any], where: str) -> dict[str, Any]:
     """The once-per-response metadata: model as the server reports it, id, fingerprint."""
     metadata: dict[str, Any] = {"model_provider": PROVIDER}
-    if model := data.get("model"):
+    if model := _field(data, "model", str, where):
         metadata["model_name"] = model
-    if response_id := data.get("id"):
+    if response_id := _field(data, "id", str, where):
         metadata["id"] = response_id
-    if fingerprint := data.get("system_fingerprint"):
+    if fingerprint := _field(data, "system_fingerprint", str, where):
         metadata["system_fingerprint"] = fingerprint
     return metadata
 
 
-class StreamState:
-    """What one stream must remember so that merging its chunks gives the right message.
+# -- streamed tool calls -----------------------------------------------------------------
+class ToolCallAssembler:
+    """Turns streamed `delta.tool_calls` fragments into `ToolCallChunk`s that merge right.
 
-    Chunks are merged by concatenating strings and adding numbers, so each
-    once-per-response value (model name, id, finish reason, usage) is put on exactly
-    one chunk; and tool-call fragments get indices that keep distinct calls apart even
-    when a server omits `index` or reuses index 0 for parallel calls.
+    Merging joins fragments with equal `index`, so a server that omits `index`, or puts
+    parallel calls all on index 0, would have them collapse into one call: each new call
+    id gets the next index instead. Argument fragments that could still spell `null`
+    (sent by some servers for argument-less calls) are held back, and `null` becomes `{}`.
+    """
+
+    __slots__ = ("_args", "_held", "_ids", "_index_map", "_last")
+
+    def __init__(self) -> None:
+        """Start with no calls seen."""
+        self._index_map: dict[int, int] = {}
+        self._ids: dict[int, str] = {}
+        self._last = -1
+        self._held: dict[int, str] = {}
+        self._args: dict[int, list[str]] = {}
+
+    @property
+    def any(self) -> bool:
+        """Whether any tool call arrived."""
+        return self._last >= 0
+
+    def chunks(self, wire_calls: list[Any]) -> list[ToolCallChunk]:
+        """`ToolCallChunk`s, with stable indices, for one delta's `tool_calls`."""
+        chunks: list[ToolCallChunk] = []
+        for wire_call in wire_calls:
+            call = _object(wire_call, "delta.tool_calls[]")
+            function = _field(call, "function", dict, "delta.tool_calls[]") or {}
+            call_id = _field(call, "id", str, "delta.tool_calls[]") or None
+            index = self._index(_field(call, "index", int, "delta.tool_calls[]"), call_id)
+            fragment = _field(function, "arguments", str, "delta.tool_calls[].function") or ""
+            args = self._release(index, fragment)
+            self._args.setdefault(index, []).append(args)
+            name = _field(function, "name", str, "delta.tool_calls[].function") or None
+            chunks.append(_tool_call_chunk(index, args, name=name, call_id=call_id))
+        return chunks
+
+    def finish(self) -> list[ToolCallChunk]:
+        """Chunks that close the calls once the response is finished.
+
+        Held-back arguments are released (`null` becomes `{}`). Merging builds tool calls
+        with LangChain's lenient partial-JSON parser, which would turn arguments cut off
+        mid-object into a call with half of them: those alone get a closing marker the
+        parser cannot repair, so they become `invalid_tool_calls`. Every other invalid
+        argument text (not JSON, or JSON that is not an object) is left exactly as the
+        server sent it: LangChain lists it in `invalid_tool_calls` as it is.
+        """
+        chunks = []
+        for index, held in self._held.items():
+            released = "{}" if held == _NULL_ARGS else held
+            self._args.setdefault(index, []).append(released)
+            chunks.append(_tool_call_chunk(index, released))
+        self._held.clear()
+        for index, parts in self._args.items():
+            text = "".join(parts)
+            if _cut_off_object(text):
+                chunks.append(_tool_call_chunk(index, _unrepairable_suffix(text)))
+        return chunks
+
+    def _index(self, raw_index: int | None, call_id: str | None) -> int:
+        if raw_index is not None and raw_index in self._index_map:
+            index = self._index_map[raw_index]
+            known_id = self._ids.get(index)
+            if call_id is None or known_id is None or known_id == call_id:
+                if call_id is not None:
+                    self._ids[index] = call_id
+                self._last = index
+                return index
+            # A new id on a used index: a parallel call squeezed onto the same index.
+        elif raw_index is None and (call_id is None or call_id in self._ids.values()):
+            # No index: a fragment without a new id continues the current call.
+            self._last = max(self._last, 0)
+            return self._last
+        index = self._last + 1
+        if raw_index is not None:
+            self._index_map[raw_index] = index
+        if call_id is not None:
+            self._ids[index] = call_id
+        self._last = index
+        return index
+
+    def _release(self, index: int, fragment: str) -> str:
+        held = self._held.get(index)
+        if held is None:
+            if not fragment or not _NULL_ARGS.startswith(fragment):
+                return fragment
+            self._held[index] = fragment
+            return ""
+        text = held + fragment
+        if _NULL_ARGS.startswith(text):
+            self._held[index] = text
+            return ""
+        del self._held[index]
+        return text
+
+
+def _tool_call_chunk(
+    index: int, args: str, *, name: str | None = None, call_id: str | None = None
+) -> ToolCallChunk:
+    return ToolCallChunk(name=name, args=args, id=call_id, index=index, type="tool_call_chunk")
+
+
+def _cut_off_object(text: str) -> bool:
+    """Whether `text` is not JSON, yet LangChain's partial-JSON parser makes an object of it."""
+    if not text:
+        return False
+    try:
+        loads_lenient(text)
+    except ValueError:
+        return _repairs_to_object(text)
+    return False
+
+
+def _repairs_to_object(text: str) -> bool:
+    try:
+        return isinstance(parse_partial_json(text), dict)
+    except ValueError:  # the parser gives up by raising on some texts
+        return False
+
+
+def _unrepairable_suffix(text: str) -> str:
+    # A closing bracket that matches nothing makes the parser give up; which one works
+    # depends on whether the text ends inside a string, an escape, an object or a list.
+    for suffix in ("]", "}", '"]', '"}', '""]', '""}'):
+        if not _repairs_to_object(text + suffix):
+            return suffix
+    return '""]'  # pragma: no cover - one of the above always works
+
+
+# -- v1 content blocks -------------------------------------------------------------------
+class BlockIndexer:
+    """Numbers v1 content blocks by their position in the final message.
+
+    LangChain merges streamed blocks by `index`; reasoning, text and each tool call
+    must get distinct indices (a tool call's own index restarts at 0 and would
+    otherwise merge into the reasoning block).
+    """
+
+    __slots__ = ("_index", "_key")
+
+    def __init__(self) -> None:
+        """Start before the first block."""
+        self._key: tuple[str, int] | None = None
+        self._index = -1
+
+    def content(
+        self, reasoning: str | None, text: str, tool_call_chunks: list[ToolCallChunk]
+    ) -> list[str | dict[str, Any]]:
+        """One chunk's content as v1 blocks."""
+        blocks: list[str | dict[str, Any]] = []
+        if reasoning:
+            blocks.append({"type": "reasoning", "reasoning": reasoning, "index": self._at("r", 0)})
+        if text:
+            blocks.append({"type": "text", "text": text, "index": self._at("t", 0)})
+        blocks.extend(
+            {
+                "type": "tool_call_chunk",
+                "id": call["id"],
+                "name": call["name"],
+                "args": call["args"],
+                "index": self._at("c", call["index"] or 0),
+            }
+            for call in tool_call_chunks
+        )
+        return blocks
+
+    def _at(self, kind: str, index: int) -> int:
+        if (kind, index) != self._key:
+            self._key = (kind, index)
+            self._index += 1
+        return self._index
+
+
+# -- one stream --------------------------------------------------------------------------
+class StreamState:
+    """One stream's memory: the caller creates it, passes it to the decoder, reads it after.
+
+    Merging chunks concatenates strings and adds numbers, so each once-per-response
+    value (model name, id, finish reason, usage) is put on exactly one chunk.
+
+    Read afterwards: `finish_reason`, `model`, `has_text`, `has_reasoning`,
+    `has_tool_calls`, `done` (`[DONE]` arrived) and `usage_lost`.
     """
 
     __slots__ = (
-        "block_index",
-        "block_key",
+        "blocks",
+        "done",
+        "events",
         "finish_reason",
         "has_reasoning",
         "has_text",
-        "held_args",
-        "last_tool_index",
-        "metadata_sent",
         "model",
         "pending_usage",
         "response_id",
-        "tool_args",
-        "tool_ids",
-        "tool_index_map",
+        "tool_calls",
         "usage_sent",
-        "v1",
     )
 
     def __init__(self, *, v1: bool = False) -> None:
@@ -105,226 +307,95 @@ class StreamState:
         Args:
             v1: Emit content as standard v1 content blocks (`output_version="v1"`).
         """
-        self.v1 = v1
-        self.block_key: tuple[str, int] | None = None
-        self.block_index = -1
-        self.metadata_sent = False
-        self.has_text = False
-        self.has_reasoning = False
+        self.blocks = BlockIndexer() if v1 else None
+        self.tool_calls = ToolCallAssembler()
+        self.events = 0
         self.model = ""
         self.response_id: str | None = None
         self.finish_reason: str | None = None
-        self.usage_sent = False
+        self.has_text = False
+        self.has_reasoning = False
         self.pending_usage: dict[str, Any] | None = None
-        self.tool_index_map: dict[int, int] = {}
-        self.tool_ids: dict[int, str] = {}
-        self.last_tool_index = -1
-        # Arguments held back while they could still turn out to be the literal
-        # `null`, which some servers send for argument-less calls and which must
-        # become `{}` rather than an invalid tool call.
-        self.held_args: dict[int, str] = {}
-        self.tool_args: dict[int, list[str]] = {}
+        self.usage_sent = False
+        self.done = False
 
-    def tool_call_chunks(self, deltas: list[dict[str, Any]]) -> list[ToolCallChunk]:
-        """Turn `delta.tool_calls` fragments into `ToolCallChunk`s with stable indices."""
-        chunks: list[ToolCallChunk] = []
-        for delta in deltas:
-            function = delta.get("function") or {}
-            call_id = delta.get("id") or None
-            index = self._tool_index(delta.get("index"), call_id)
-            args = self._release_args(index, function.get("arguments") or "")
-            self.tool_args.setdefault(index, []).append(args)
-            chunks.append(
-                ToolCallChunk(
-                    name=function.get("name") or None,
-                    args=args,
-                    id=call_id,
-                    index=index,
-                    type="tool_call_chunk",
-                )
-            )
-        return chunks
+    @property
+    def has_tool_calls(self) -> bool:
+        """Whether any tool-call fragment arrived."""
+        return self.tool_calls.any
 
-    def _tool_index(self, raw_index: Any, call_id: str | None) -> int:
-        if isinstance(raw_index, int) and raw_index in self.tool_index_map:
-            index = self.tool_index_map[raw_index]
-            known_id = self.tool_ids.get(index)
-            if call_id is None or known_id is None or known_id == call_id:
-                if call_id is not None:
-                    self.tool_ids[index] = call_id
-                self.last_tool_index = index
-                return index
-            # A new id on a used index: a parallel call squeezed onto the same index.
-        elif not isinstance(raw_index, int) and (
-            call_id is None or call_id in self.tool_ids.values()
-        ):
-            # No index: a fragment without a new id continues the current call.
-            self.last_tool_index = max(self.last_tool_index, 0)
-            return self.last_tool_index
-        index = self.last_tool_index + 1
-        if isinstance(raw_index, int):
-            self.tool_index_map[raw_index] = index
-        if call_id is not None:
-            self.tool_ids[index] = call_id
-        self.last_tool_index = index
-        return index
+    @property
+    def has_answer(self) -> bool:
+        """Whether any text, reasoning or tool call arrived."""
+        return self.has_text or self.has_reasoning or self.tool_calls.any
 
-    def _release_args(self, index: int, fragment: str) -> str:
-        held = self.held_args.get(index)
-        if held is None:
-            if not fragment or not _NULL_ARGS.startswith(fragment):
-                return fragment
-            self.held_args[index] = fragment
-            return ""
-        text = held + fragment
-        if _NULL_ARGS.startswith(text):
-            self.held_args[index] = text
-            return ""
-        del self.held_args[index]
-        return text
+    @property
+    def usage_lost(self) -> bool:
+        """The answer finished, but the stream closed before `[DONE]` and before usage.
 
-    def v1_blocks(
-        self, reasoning: str | None, text: str, tool_call_chunks: list[ToolCallChunk]
-    ) -> list[str | dict[str, Any]]:
-        """The chunk's content as v1 blocks, each with its position in the final message.
-
-        LangChain merges streamed blocks by `index`; reasoning, text and each tool call
-        must get distinct indices (a tool call's own index restarts at 0 and would
-        otherwise merge into the reasoning block).
+        Only meaningful when usage was asked for (`stream_options.include_usage`).
         """
-        blocks: list[str | dict[str, Any]] = []
-        if reasoning:
-            blocks.append(
-                {"type": "reasoning", "reasoning": reasoning, "index": self._block(("r", 0))}
-            )
-        if text:
-            blocks.append({"type": "text", "text": text, "index": self._block(("t", 0))})
-        blocks.extend(
-            {
-                "type": "tool_call_chunk",
-                "id": call["id"],
-                "name": call["name"],
-                "args": call["args"],
-                "index": self._block(("c", call["index"] or 0)),
-            }
-            for call in tool_call_chunks
-        )
-        return blocks
-
-    def _block(self, key: tuple[str, int]) -> int:
-        if key != self.block_key:
-            self.block_key = key
-            self.block_index += 1
-        return self.block_index
-
-    def finish_tool_calls(self) -> list[ToolCallChunk]:
-        """Chunks that complete the tool calls once the response is finished.
-
-        Held-back arguments are released (`null` becomes `{}`). Arguments that are not
-        valid JSON get a closing marker that LangChain's lenient partial-JSON parser
-        cannot repair, so the merged message lists them in `invalid_tool_calls`
-        instead of silently calling the tool with `{}` or with half its arguments.
-        """
-        chunks = []
-        for index, held in self.held_args.items():
-            released = "{}" if held == _NULL_ARGS else held
-            self.tool_args.setdefault(index, []).append(released)
-            chunks.append(_args_chunk(index, released))
-        self.held_args.clear()
-        for index, parts in self.tool_args.items():
-            text = "".join(parts)
-            if text and not _is_json(text):
-                chunks.append(_args_chunk(index, _unrepairable_suffix(text)))
-        return chunks
-
-
-def _args_chunk(index: int, args: str) -> ToolCallChunk:
-    return ToolCallChunk(name=None, args=args, id=None, index=index, type="tool_call_chunk")
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _unrepairable_suffix(text: str) -> str:
-    # A closing bracket that matches nothing makes the parser give up; which one works
-    # depends on whether the text ends inside a string, an escape, an object or a list.
-    for suffix in ("]", "}", '"]', '"}', '""]', '""}'):
-        if parse_partial_json(text + suffix) is None:
-            return suffix
-    return '""]'
+        return self.finish_reason is not None and not self.done and not self.usage_sent
 
 
 def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerationChunk | None:
-    """Convert one decoded SSE chunk to a `ChatGenerationChunk` (None if it carries nothing).
+    """Convert one decoded stream event to a `ChatGenerationChunk` (None if it carries nothing).
 
     Raises:
-        WandbStreamError: If the chunk is an error event sent mid-stream.
+        WandbStreamError: If the event is an error sent mid-stream.
+        MalformedResponseError: If a field has the wrong type.
 
     """
     if "error" in data:
         raise WandbStreamError.from_event(data["error"])
-    response_metadata: dict[str, Any]
-    if state.metadata_sent:
-        response_metadata = {"model_provider": PROVIDER}
-    else:
-        response_metadata = _response_metadata(data)
-        state.metadata_sent = True
-        state.response_id = data.get("id")
-        state.model = str(data.get("model") or "")
-    usage = data.get("usage")
-    choices = data.get("choices")
+    metadata = _first_metadata(data, state) if state.events == 0 else {"model_provider": PROVIDER}
+    state.events += 1
+    usage = _field(data, "usage", dict, "chunk")
+    choices = _field(data, "choices", list, "chunk")
     if not choices:
         if not usage or state.usage_sent:
             return None
         state.usage_sent = True
         state.pending_usage = None
-        return _empty_chunk(state, response_metadata, usage_to_metadata(usage))
+        return _empty_generation(state, metadata, usage_to_metadata(usage))
     if usage:
         # Servers with continuous usage stats repeat a running total on every chunk;
         # only the latest one is kept, emitted with the usage-only chunk or at the end.
         state.pending_usage = usage
-    choice = choices[0]
-    delta = choice.get("delta") or {}
-    finish_reason = choice.get("finish_reason")
-    if logprobs := choice.get("logprobs"):
-        # Per-token lists: merging chunks concatenates them in order.
-        response_metadata["logprobs"] = logprobs
-    additional_kwargs: dict[str, Any] = {}
-    reasoning = _reasoning_of(delta)
-    if reasoning is not None:
-        additional_kwargs["reasoning_content"] = reasoning
-        state.has_reasoning = True
-    text = delta.get("content") or ""
-    if text:
-        state.has_text = True
-    tool_call_chunks: list[ToolCallChunk] = []
-    if raw_tool_calls := delta.get("tool_calls"):
-        tool_call_chunks = state.tool_call_chunks(raw_tool_calls)
+    choice = _object(choices[0], "chunk.choices[0]")
+    delta = _field(choice, "delta", dict, "chunk.choices[0]") or {}
+    text = _field(delta, "content", str, "delta") or ""
+    reasoning = _reasoning_of(delta, "delta")
+    wire_calls = _field(delta, "tool_calls", list, "delta")
+    tool_call_chunks = state.tool_calls.chunks(wire_calls) if wire_calls else []
+    state.has_text = state.has_text or bool(text)
+    state.has_reasoning = state.has_reasoning or reasoning is not None
+    finish_reason = _field(choice, "finish_reason", str, "chunk.choices[0]")
     if finish_reason and state.finish_reason is None:
-        state.finish_reason = finish_reason
-        response_metadata["finish_reason"] = finish_reason
-        tool_call_chunks.extend(state.finish_tool_calls())
-        warn_if_thinking_ate_budget(
-            state.model, finish_reason, state.has_text or bool(state.tool_args), state.has_reasoning
-        )
+        state.finish_reason = metadata["finish_reason"] = finish_reason
+        tool_call_chunks.extend(state.tool_calls.finish())
+    if logprobs := _field(choice, "logprobs", dict, "chunk.choices[0]"):
+        metadata["logprobs"] = logprobs  # per-token lists: merging concatenates them in order
     content: str | list[str | dict[str, Any]] = text
-    if state.v1:
-        content = state.v1_blocks(reasoning, text, tool_call_chunks)
-        response_metadata["output_version"] = "v1"
-    return _generation(
-        AIMessageChunk(
+    if state.blocks is not None:
+        content = state.blocks.content(reasoning, text, tool_call_chunks)
+        metadata["output_version"] = "v1"
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
             content=content,
             id=state.response_id,
-            additional_kwargs=additional_kwargs,
+            additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
             tool_call_chunks=tool_call_chunks,
-            response_metadata=response_metadata,
+            response_metadata=metadata,
         )
     )
+
+
+def _first_metadata(data: dict[str, Any], state: StreamState) -> dict[str, Any]:
+    metadata = _response_metadata(data, "chunk")
+    state.response_id = metadata.get("id")
+    state.model = metadata.get("model_name", "")
+    return metadata
 
 
 def final_generation(state: StreamState) -> ChatGenerationChunk:
@@ -337,25 +408,25 @@ def final_generation(state: StreamState) -> ChatGenerationChunk:
     if state.pending_usage is not None and not state.usage_sent:
         usage = usage_to_metadata(state.pending_usage)
         state.usage_sent = True
-    return _empty_chunk(state, {"model_provider": PROVIDER}, usage, last=True)
+    return _empty_generation(state, {"model_provider": PROVIDER}, usage, last=True)
 
 
-def _empty_chunk(
+def _empty_generation(
     state: StreamState,
-    response_metadata: dict[str, Any],
+    metadata: dict[str, Any],
     usage: UsageMetadata | None,
     *,
     last: bool = False,
 ) -> ChatGenerationChunk:
     """A chunk with no content (usage-only or closing), in the stream's output format."""
-    if state.v1:
-        response_metadata["output_version"] = "v1"
-    return _generation(
-        AIMessageChunk(
-            content=[] if state.v1 else "",
+    if state.blocks is not None:
+        metadata["output_version"] = "v1"
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content=[] if state.blocks is not None else "",
             id=state.response_id,
             usage_metadata=usage,
-            response_metadata=response_metadata,
+            response_metadata=metadata,
             chunk_position="last" if last else None,
         )
     )
@@ -373,67 +444,66 @@ def keep_partial(received: list[ChatGenerationChunk]) -> Iterator[None]:
         raise
 
 
-def _generation(message: AIMessageChunk) -> ChatGenerationChunk:
-    return ChatGenerationChunk(message=message)
-
-
+# -- a whole (non-streamed) response -----------------------------------------------------
 def response_to_result(data: dict[str, Any]) -> ChatResult:
     """Convert a non-streaming chat completion response to a `ChatResult`.
 
     Raises:
-        WandbStreamError: If the body is an error object or has no choices.
+        WandbStreamError: If the body is an error object.
+        MalformedResponseError: If it has no choices, or a field has the wrong type.
 
     """
-    from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
-
     if "error" in data:
         raise WandbStreamError.from_event(data["error"], where="in its response")
-    choices = data.get("choices")
+    choices = _field(data, "choices", list, "response")
     if not choices:
-        raise WandbStreamError(f"W&B returned a response without choices: {_excerpt(data)}")
-    choice = choices[0]
-    message = choice.get("message") or {}
-    response_metadata = _response_metadata(data)
-    if finish_reason := choice.get("finish_reason"):
-        response_metadata["finish_reason"] = finish_reason
-    if logprobs := choice.get("logprobs"):
-        response_metadata["logprobs"] = logprobs
-    additional_kwargs: dict[str, Any] = {}
-    if (reasoning := _reasoning_of(message)) is not None:
-        additional_kwargs["reasoning_content"] = reasoning
-    warn_if_thinking_ate_budget(
-        str(data.get("model") or ""),
-        finish_reason,
-        bool(message.get("content") or message.get("tool_calls")),
-        reasoning is not None,
-    )
-    tool_calls = []
-    invalid_tool_calls = []
-    for wire_call in message.get("tool_calls") or []:
-        function = wire_call.get("function") or {}
-        raw = wire_call
-        if function.get("arguments") in (None, "", _NULL_ARGS):
-            raw = {**wire_call, "function": {**function, "arguments": "{}"}}
-        try:
-            parsed = parse_tool_call(raw, return_id=True)
-        except Exception as error:
-            invalid_tool_calls.append(make_invalid_tool_call(raw, str(error)))
+        raise MalformedResponseError(
+            f"W&B returned a response without choices: {excerpt(json.dumps(data, default=str))}"
+        )
+    choice = _object(choices[0], "response.choices[0]")
+    message = _field(choice, "message", dict, "response.choices[0]") or {}
+    metadata = _response_metadata(data, "response")
+    if finish_reason := _field(choice, "finish_reason", str, "response.choices[0]"):
+        metadata["finish_reason"] = finish_reason
+    if logprobs := _field(choice, "logprobs", dict, "response.choices[0]"):
+        metadata["logprobs"] = logprobs
+    reasoning = _reasoning_of(message, "message")
+    tool_calls: list[ToolCall] = []
+    invalid_tool_calls: list[InvalidToolCall] = []
+    for wire_call in _field(message, "tool_calls", list, "message") or []:
+        call = _whole_tool_call(wire_call)
+        if call["type"] == "tool_call":
+            tool_calls.append(call)
         else:
-            if parsed is not None:
-                tool_calls.append(parsed)
-    usage = data.get("usage")
+            invalid_tool_calls.append(call)
+    usage = _field(data, "usage", dict, "response")
     ai_message = AIMessage(
-        content=message.get("content") or "",
-        id=data.get("id"),
-        additional_kwargs=additional_kwargs,
+        content=_field(message, "content", str, "message") or "",
+        id=metadata.get("id"),
+        additional_kwargs={"reasoning_content": reasoning} if reasoning else {},
         tool_calls=tool_calls,
         invalid_tool_calls=invalid_tool_calls,
         usage_metadata=usage_to_metadata(usage) if usage else None,
-        response_metadata=response_metadata,
+        response_metadata=metadata,
     )
     return ChatResult(generations=[ChatGeneration(message=ai_message)])
 
 
-def _excerpt(data: Any, limit: int = 200) -> str:
-    text = data if isinstance(data, str) else json.dumps(data, default=str)
-    return text if len(text) <= limit else text[:limit] + "..."
+def _whole_tool_call(wire_call: Any) -> ToolCall | InvalidToolCall:
+    """One complete wire tool call: a call when its arguments are a JSON object."""
+    call = _object(wire_call, "message.tool_calls[]")
+    function = _field(call, "function", dict, "message.tool_calls[]") or {}
+    name = _field(function, "name", str, "message.tool_calls[].function") or ""
+    call_id = _field(call, "id", str, "message.tool_calls[]")
+    text = _field(function, "arguments", str, "message.tool_calls[].function") or ""
+    if text in ("", _NULL_ARGS):
+        return tool_call(name=name, args={}, id=call_id)
+    try:
+        args = loads_lenient(text)
+    except ValueError as error:
+        return invalid_tool_call(name=name, args=text, id=call_id, error=f"not JSON: {error}")
+    if not isinstance(args, dict):
+        return invalid_tool_call(
+            name=name, args=text, id=call_id, error="the arguments are not a JSON object"
+        )
+    return tool_call(name=name, args=args, id=call_id)

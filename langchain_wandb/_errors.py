@@ -1,4 +1,4 @@
-"""Errors raised while reading a W&B stream (no SDK import needed)."""
+"""Errors raised while reading a W&B reply (no SDK import needed)."""
 
 from __future__ import annotations
 
@@ -32,3 +32,26 @@ class StreamEndedEarlyError(WandbStreamError):
 
 class StreamTimeoutError(WandbStreamError):
     """The stream went silent for longer than allowed, or ran past the total timeout."""
+
+
+class MalformedResponseError(WandbStreamError):
+    """The server sent data we cannot read: malformed JSON, or a field of the wrong type."""
+
+
+class NoAnswerError(WandbStreamError):
+    """The reply ended with neither an answer nor a finish reason.
+
+    Raised, for example, for a 200 whose body is a JSON error or an HTML page instead
+    of an event stream (the message quotes what the server said), or for a stream
+    that sent only `[DONE]`.
+    """
+
+
+class EventTooLargeError(WandbStreamError):
+    """One stream event (or line) grew past the size limit; reading stopped to bound memory."""
+
+
+def excerpt(text: str, limit: int = 200) -> str:
+    """`text` with whitespace runs collapsed, cut to `limit` characters, for an error message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "..."
