@@ -1,0 +1,93 @@
+"""Agents' structured responses when the structured-response tool call is cut off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import tool
+from pydantic import BaseModel
+
+from langchain_wandb._tools import OutputTruncatedError
+from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Get the weather for a city."""
+    return f"It is sunny in {city}."
+
+
+class Report(BaseModel):
+    """A weather report."""
+
+    city: str
+    summary: str
+
+
+INPUTS: Any = {"messages": [("human", "Weather in 'Paris'?")]}
+
+
+def test_cut_off_arguments_that_do_not_fit_are_retried(emulator: WandbEmulator) -> None:
+    from langchain.agents import create_agent
+
+    emulator.script(
+        Reply(
+            tool_calls=[ToolCallReply("Report", '{"city": "Paris"}', id="c1")],
+            finish_reason="length",
+        ),
+        Reply(tool_calls=[ToolCallReply("Report", {"city": "Paris", "summary": "Sunny"}, id="c2")]),
+    )
+    agent = create_agent(
+        emulator.chat_model(max_retries=0), tools=[get_weather], response_format=Report
+    )
+    result = agent.invoke(INPUTS)
+    retry = next(m for m in result["messages"] if isinstance(m, ToolMessage))
+    assert "Failed to parse structured output for tool 'Report'" in str(retry.content)
+    assert result["structured_response"] == Report(city="Paris", summary="Sunny")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "needs the model to raise OutputTruncatedError when finish_reason='length' cut a "
+        "tool call (chat_models.py, not owned here); today the agent ends with "
+        "structured_response=None and an empty message"
+    ),
+)
+def test_cut_off_structured_response_call_is_an_error(emulator: WandbEmulator) -> None:
+    from langchain.agents import create_agent
+
+    emulator.script(
+        Reply(
+            tool_calls=[ToolCallReply("Report", '{"city": "Paris", "summ', id="c1")],
+            finish_reason="length",
+        )
+    )
+    agent = create_agent(
+        emulator.chat_model(max_retries=0), tools=[get_weather], response_format=Report
+    )
+    with pytest.raises(OutputTruncatedError, match="cut off"):
+        agent.invoke(INPUTS)
+
+
+def test_cut_off_structured_response_call_is_never_a_response(emulator: WandbEmulator) -> None:
+    # What happens today (and with ChatOpenAI): no structured response, never a wrong one.
+    from langchain.agents import create_agent
+
+    emulator.script(
+        Reply(
+            tool_calls=[ToolCallReply("Report", '{"city": "Paris", "summ', id="c1")],
+            finish_reason="length",
+        )
+    )
+    agent = create_agent(
+        emulator.chat_model(max_retries=0), tools=[get_weather], response_format=Report
+    )
+    try:
+        result = agent.invoke(INPUTS)
+    except OutputTruncatedError:
+        return  # the fix the xfail above asks for
+    assert result.get("structured_response") is None
+    assert result["messages"][-1].invalid_tool_calls[0]["name"] == "Report"
