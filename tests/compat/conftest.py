@@ -26,7 +26,9 @@ from scripts.compat.vllm_server import SECOND_MODEL, SERVED_MODEL, VllmServer
 VLLM_PYTHON = os.environ.get("LANGCHAIN_WANDB_VLLM_PYTHON", "")
 VLLM_URL = os.environ.get("LANGCHAIN_WANDB_VLLM_URL", "").rstrip("/")
 ENABLED = bool(VLLM_PYTHON or VLLM_URL)
-SKIP_REASON = "compat suite: set LANGCHAIN_WANDB_VLLM_PYTHON or LANGCHAIN_WANDB_VLLM_URL (.ci/compat)"
+SKIP_REASON = (
+    "compat suite: set LANGCHAIN_WANDB_VLLM_PYTHON or LANGCHAIN_WANDB_VLLM_URL (.ci/compat)"
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

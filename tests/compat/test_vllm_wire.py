@@ -89,6 +89,16 @@ def test_openai_project_header_is_ignored_by_vllm(vllm: Vllm) -> None:
     assert data["choices"][0]["finish_reason"] in {"stop", "length"}
 
 
+def test_a_served_alias_is_answered_under_the_first_served_name(vllm: Vllm) -> None:
+    data = ok(vllm, {"model": vllm.second_model, "messages": HI, "max_tokens": 1})
+    assert data["model"] == vllm.model
+
+
+def test_max_tokens_past_the_window_left_by_the_prompt_is_accepted(vllm: Vllm) -> None:
+    # Only max_tokens > max_model_len is refused; prompt + max_tokens > window is not.
+    assert ok(vllm, {"messages": HI, "max_tokens": 2040, **NO_THINK})["object"] == "chat.completion"
+
+
 def test_max_completion_tokens_wins_over_max_tokens(vllm: Vllm) -> None:
     body = {"messages": HI, "max_tokens": 2, "max_completion_tokens": 5, "min_tokens": 5}
     assert ok(vllm, {**body, **NO_THINK})["usage"]["completion_tokens"] == 5
