@@ -9,8 +9,10 @@ the limit:
   admitted request (doubling per round trip), until W&B first refuses one;
 - a concurrency 429 for a request that was the n-th in flight lowers the limit to at
   most n - 1 (the requests beside it were accepted, so this is W&B's limit as seen from
-  here), at least 1; 429s from requests sent under an older, higher limit change nothing;
-- after that, every `max(16, 4 x limit)` requests admitted while the limit was full, it
+  here), at least 1; 429s from requests sent under an older, higher limit change nothing.
+  The refused request keeps its slot through a short pause (so a limit of one is not
+  hammered), then queues again ahead of new requests;
+- after that, every `max(32, 8 x limit)` requests admitted while the limit was full, it
   tries one more.
 
 Several `Governor` handles (one per model instance configuration) share a pool: the
@@ -38,8 +40,8 @@ logger = logging.getLogger("langchain_wandb")
 
 INITIAL_LIMIT = 8
 """Requests an adaptive pool sends at once before it has seen any request admitted."""
-_MIN_PROBE_INTERVAL = 16
-_PROBE_WINDOWS = 4
+_MIN_PROBE_INTERVAL = 32
+_PROBE_WINDOWS = 8
 
 
 @dataclass(frozen=True)

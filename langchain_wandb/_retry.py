@@ -46,7 +46,7 @@ _RETRY_STATUSES = frozenset({408, 409, 429})
 _MAX_RETRY_AFTER = 60.0
 _INITIAL_DELAY = 0.5
 _MAX_DELAY = 8.0
-_REFUSAL_DELAY = 0.05
+_REFUSAL_DELAY = 0.02
 _MAX_REFUSAL_DELAY = 2.0
 # Older W&B deployments answer 429 for exhausted quota too; waiting will not help then.
 _QUOTA_MARKERS = ("quota", "credit", "billing", "payment")
