@@ -42,14 +42,10 @@ from langchain_wandb._json import json_loads, loads_utf8
 __all__ = [
     "MAX_EVENT_BYTES",
     "EventStreamParser",
-    "SSEDecoder",
     "StreamDecoder",
     "StreamState",
-    "adecode_lines",
     "adecode_stream",
-    "decode_lines",
     "decode_stream",
-    "json_loads",
 ]
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
@@ -349,53 +345,4 @@ async def adecode_stream(
         if state.done:
             break
     for chunk in decoder.finish():
-        yield chunk
-
-
-# -- line-based API, kept until callers move to the byte API (then delete) ---------------
-def _as_events(lines: Iterable[str]) -> Iterator[bytes]:
-    for line in lines:
-        yield line.encode() + b"\n\n"
-
-
-class SSEDecoder:
-    """Deprecated: decodes text lines, each taken as one whole event."""
-
-    __slots__ = ("_decoder", "state")
-
-    def __init__(self, *, v1: bool = False) -> None:
-        """Start a fresh stream (`v1`: emit standard v1 content blocks)."""
-        self.state = StreamState(v1=v1)
-        self._decoder = StreamDecoder(self.state)
-
-    @property
-    def done(self) -> bool:
-        """Whether `[DONE]` arrived."""
-        return self.state.done
-
-    def feed(self, line: str) -> ChatGenerationChunk | None:
-        """Decode one line; returns a chunk when the line carries one."""
-        return next(self._decoder.feed(line.encode() + b"\n\n"), None)
-
-    def finish(self) -> ChatGenerationChunk:
-        """Check the stream ended properly; returns its closing chunk."""
-        *_, closing = self._decoder.finish()
-        return closing
-
-
-def decode_lines(lines: Iterable[str], *, v1: bool = False) -> Iterator[ChatGenerationChunk]:
-    """Deprecated: `decode_stream` over text lines, each taken as one whole event."""
-    return decode_stream(_as_events(lines), StreamState(v1=v1))
-
-
-async def adecode_lines(
-    lines: AsyncIterable[str], *, v1: bool = False
-) -> AsyncIterator[ChatGenerationChunk]:
-    """Deprecated async `decode_lines`."""
-
-    async def events() -> AsyncIterator[bytes]:
-        async for line in lines:
-            yield line.encode() + b"\n\n"
-
-    async for chunk in adecode_stream(events(), StreamState(v1=v1)):
         yield chunk

@@ -25,9 +25,7 @@ from langchain_wandb._errors import (
 from langchain_wandb._sse import (
     MAX_EVENT_BYTES,
     EventStreamParser,
-    adecode_lines,
     adecode_stream,
-    decode_lines,
     decode_stream,
 )
 
@@ -292,22 +290,3 @@ async def test_async_decoder_matches_sync() -> None:
     chunks = [c.message async for c in adecode_stream(pieces(), StreamState())]
     message, _ = decode([raw])
     assert reduce(lambda a, b: a + b, chunks) == message
-
-
-# -- the deprecated line API (until callers move to bytes) -------------------------------
-LINES = [content('"hi"'), '{"id":"c","choices":[{"delta":{},"finish_reason":"stop"}]}']
-
-
-def test_line_api_takes_each_line_as_an_event() -> None:
-    lines = [": keep-alive", "event: message", "", *("data: " + x for x in LINES), "data: [DONE]"]
-    assert [c.text for c in decode_lines(lines)] == ["hi", "", ""]
-
-
-async def test_async_line_api_matches_sync() -> None:
-    lines = [*("data: " + x for x in LINES), "data: [DONE]"]
-
-    async def source() -> AsyncIterator[str]:
-        for line in lines:
-            yield line
-
-    assert [c.text async for c in adecode_lines(source())] == [c.text for c in decode_lines(lines)]
