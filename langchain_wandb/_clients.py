@@ -1,4 +1,14 @@
-"""openai SDK clients for W&B: one per configuration, per event loop for async, closable.
+"""openai SDK clients for W&B: one per configuration, per process, per event loop; closable.
+
+Three lifecycles a cached client must never cross:
+- a fork: a child that reuses its parent's pooled socket interleaves both processes' bytes
+  on one connection (answers swapped or corrupted, returned as success). Caches are
+  emptied in the child (`os.register_at_fork`), and every lookup checks the pid as well.
+- an event loop: an async pool bound to a closed loop fails with "Event loop is closed",
+  and a cache that holds the client holds the loop (and its sockets) for good. Each
+  loop's clients are closed when the loop shuts down its async generators (what
+  `asyncio.run()` does before closing the loop), and dropped if a loop closed without it.
+- the user's own settings for OpenAI: see `_omit_openai_environment`.
 
 `openai` is imported on the first request, not with the package.
 """
@@ -6,11 +16,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
-import weakref
 from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
     import openai
@@ -18,32 +30,81 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Everything that makes one SDK client differ from another (hashable: a cache key)."""
+    """Everything that makes one SDK client differ from another (hashable: a cache key).
+
+    Timeouts and retries are per request (see `_transport`), so they are not part of it.
+    """
 
     api_key: str = field(repr=False)
     base_url: str
     project: str | None
-    timeout: float
-    idle_timeout: float
-    max_retries: int
     headers: tuple[tuple[str, str], ...] = ()
+    http_client: Any = None
+    """The user's own `httpx2.Client` / `httpx2.AsyncClient`, if any (compared by identity)."""
 
 
 ClientT = TypeVar("ClientT", "openai.OpenAI", "openai.AsyncOpenAI")
 
 # Most programs use one or two configurations; an app with a key per user uses many.
 # Past this many, the least recently used client is dropped (not closed: a stream may
-# still be reading from its pool; its sockets close once nothing references them).
+# still be reading from its pool; its sockets close once nothing references it).
 MAX_CLIENTS = 32
 
-_sync_clients: OrderedDict[ClientConfig, openai.OpenAI] = OrderedDict()
-_async_clients: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, OrderedDict[ClientConfig, openai.AsyncOpenAI]
-] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+_pid = os.getpid()
+_sync_clients: OrderedDict[ClientConfig, openai.OpenAI] = OrderedDict()
+_loops: dict[asyncio.AbstractEventLoop, _LoopClients] = {}
 
 
-def _cached(cache: OrderedDict[ClientConfig, ClientT], config: ClientConfig, make: Any) -> ClientT:
+class _LoopClients:
+    """The async clients of one event loop, closed when that loop shuts down."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.clients: OrderedDict[ClientConfig, openai.AsyncOpenAI] = OrderedDict()
+        # An async generator started on the loop: `loop.shutdown_asyncgens()` (run by
+        # asyncio.run and asyncio.Runner) closes it, and its cleanup closes the clients
+        # while the loop can still run their coroutines. Held here: the loop's own
+        # registry of async generators is weak.
+        self._sentinel = self._close_at_shutdown()
+        # Run it to its first `yield` now: nothing in it awaits before, so one step does.
+        with contextlib.suppress(StopIteration):
+            cast("Coroutine[Any, Any, None]", self._sentinel.__anext__()).send(None)
+
+    async def _close_at_shutdown(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            with _lock:
+                if _loops.get(self.loop) is self:
+                    del _loops[self.loop]
+                clients = list(self.clients.values())
+                self.clients.clear()
+            for client in clients:
+                await client.close()
+
+
+def _forget_all() -> None:
+    """Drop every cached client (in a forked child: they are the parent's)."""
+    global _pid  # noqa: PLW0603 - the process-wide cache belongs to one pid
+    with _lock:
+        _pid = os.getpid()
+        _sync_clients.clear()
+        _loops.clear()
+
+
+os.register_at_fork(after_in_child=_forget_all)
+
+
+def _check_pid() -> None:
+    # register_at_fork covers os.fork(); this covers forks it does not see.
+    if os.getpid() != _pid:
+        _forget_all()
+
+
+def _cached(
+    cache: OrderedDict[ClientConfig, ClientT], config: ClientConfig, make: Callable[[], ClientT]
+) -> ClientT:
     """The cached client for `config`, made and stored (LRU-bounded) when missing."""
     with _lock:
         client = cache.get(config)
@@ -56,65 +117,68 @@ def _cached(cache: OrderedDict[ClientConfig, ClientT], config: ClientConfig, mak
         return client
 
 
-def _client_kwargs(config: ClientConfig) -> dict[str, Any]:
-    import httpx2
+def _omit_openai_environment(config: ClientConfig) -> dict[str, Any]:
+    """Default headers that keep a user's OpenAI settings from reaching W&B.
 
-    return {
-        "api_key": config.api_key,
-        "base_url": config.base_url,
-        "project": config.project,
-        # Retries are ours (see _retry): they must be visible to callbacks and logs.
-        "max_retries": 0,
-        "timeout": httpx2.Timeout(config.timeout, read=config.idle_timeout),
-        "default_headers": dict(config.headers),
-    }
+    The SDK fills organization, project and extra headers from OPENAI_ORG_ID,
+    OPENAI_PROJECT_ID and OPENAI_CUSTOM_HEADERS when not given, and a wrong project is
+    a 401 at W&B. The SDK's public `Omit` marker in `default_headers` removes a header;
+    this integration's own headers win over everything. (base_url is always passed, so
+    OPENAI_BASE_URL is never read.)
+    """
+    import openai
 
-
-def _isolate_from_openai_env(
-    client: openai.OpenAI | openai.AsyncOpenAI, config: ClientConfig
-) -> None:
-    # The SDK fills organization, project and extra headers from OPENAI_ORG_ID,
-    # OPENAI_PROJECT_ID and OPENAI_CUSTOM_HEADERS when not given. A user's OpenAI
-    # settings must never reach W&B (a wrong project is a 401 there), so only what
-    # this integration was given is kept. (base_url is always passed explicitly, so
-    # OPENAI_BASE_URL is never read.)
-    client.organization = None
-    client.project = config.project
-    client._custom_headers = dict(config.headers)
-    client.admin_api_key = None
+    headers: dict[str, Any] = {"OpenAI-Organization": openai.Omit()}
+    for line in os.environ.get("OPENAI_CUSTOM_HEADERS", "").splitlines():
+        name = line.partition(":")[0].strip()
+        if name:
+            headers[name] = openai.Omit()
+    headers["OpenAI-Project"] = config.project or openai.Omit()
+    headers.update(config.headers)
+    return headers
 
 
 def _new_client(cls: type[ClientT], config: ClientConfig) -> ClientT:
-    client = cls(**_client_kwargs(config))
-    _isolate_from_openai_env(client, config)
-    return client
+    return cls(
+        api_key=config.api_key,
+        admin_api_key="",  # never OPENAI_ADMIN_KEY
+        base_url=config.base_url,
+        # Retries are ours (see _retry): they must be visible to callbacks and logs.
+        max_retries=0,
+        default_headers=_omit_openai_environment(config),
+        http_client=config.http_client,
+    )
 
 
 def sync_client(config: ClientConfig) -> openai.OpenAI:
-    """The shared sync SDK client for this configuration."""
+    """The shared sync SDK client for this configuration in this process."""
     import openai
 
+    _check_pid()
     return _cached(_sync_clients, config, lambda: _new_client(openai.OpenAI, config))
 
 
 def async_client(config: ClientConfig) -> openai.AsyncOpenAI:
-    """The async SDK client for this configuration on the running event loop.
-
-    Clients are cached per loop: an async connection pool bound to a closed loop
-    raises "Event loop is closed", so `asyncio.run()` twice must not share one.
-    """
+    """The async SDK client for this configuration on the running event loop."""
     import openai
 
+    _check_pid()
     loop = asyncio.get_running_loop()
     with _lock:
-        per_loop = _async_clients.get(loop)
+        per_loop = _loops.get(loop)
         if per_loop is None:
-            per_loop = _async_clients[loop] = OrderedDict()
-    return _cached(per_loop, config, lambda: _new_client(openai.AsyncOpenAI, config))
+            for closed in [other for other in _loops if other.is_closed()]:
+                del _loops[closed]  # closed without shutting down its async generators
+    if per_loop is None:
+        per_loop = _LoopClients(loop)
+        with _lock:
+            per_loop = _loops.setdefault(loop, per_loop)
+    return _cached(per_loop.clients, config, lambda: _new_client(openai.AsyncOpenAI, config))
 
 
 def close_sync_client(config: ClientConfig) -> None:
     """Close and forget the sync client for this configuration, if any."""
+    _check_pid()
     with _lock:
         client = _sync_clients.pop(config, None)
     if client is not None:
@@ -123,8 +187,9 @@ def close_sync_client(config: ClientConfig) -> None:
 
 async def aclose_async_client(config: ClientConfig) -> None:
     """Close and forget this loop's async client for this configuration, if any."""
+    _check_pid()
     with _lock:
-        per_loop = _async_clients.get(asyncio.get_running_loop()) or OrderedDict()
-        client = per_loop.pop(config, None)
+        per_loop = _loops.get(asyncio.get_running_loop())
+        client = per_loop.clients.pop(config, None) if per_loop else None
     if client is not None:
         await client.close()

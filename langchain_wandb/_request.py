@@ -25,7 +25,7 @@ from langchain_wandb._messages import (
     has_image_content,
     messages_to_dicts,
 )
-from langchain_wandb.models import catalogue, lookup
+from langchain_wandb.models import lookup, vision_models
 
 # Models whose serving needs the reasoning of the current tool loop back: DeepSeek's
 # thinking mode rejects a follow-up turn whose tool-calling assistant message lacks
@@ -134,13 +134,11 @@ def check_images(model: str, messages: Sequence[BaseMessage]) -> None:
     Raises:
         ValueError: If a message carries an image and `model` is known not to take images.
     """
-    info = lookup(model)
-    if not info.known or info.vision or not any(map(has_image_content, messages)):
+    if lookup(model).accepts_images is not False or not any(map(has_image_content, messages)):
         return
-    vision = sorted(m.id for m in catalogue().values() if m.vision and m.status != "deprecated")
     raise ValueError(
         f"{model} takes text only, and a message contains an image. Models that take "
-        f"images: {', '.join(vision) or 'none in the catalogue'}."
+        f"images: {', '.join(vision_models()) or 'none in the catalogue'}."
     )
 
 
@@ -222,3 +220,19 @@ def check_tools(tools: Any) -> None:
                 f"Tool {name!r}: `parameters` must be a JSON schema of type 'object', "
                 f"got {parameters!r}."
             )
+
+
+def relaxed_tool_choice(body: dict[str, Any], error: BaseException) -> dict[str, Any] | None:
+    """The body to send again when the server refused a forced `tool_choice`, else None.
+
+    W&B documents only `tool_choice="auto"`; a model whose server rejects a forced choice
+    (400/422 naming it) is asked again with "auto" rather than failing the call. This is
+    a request-level policy: the transport never rewrites bodies.
+    """
+    choice = body.get("tool_choice")
+    if choice in (None, "auto", "none") or getattr(error, "status_code", None) not in (400, 422):
+        return None
+    text = str(error).lower()
+    if "tool_choice" not in text and "tool choice" not in text:
+        return None
+    return {**body, "tool_choice": "auto"}

@@ -26,6 +26,7 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
+from langchain_wandb._errors import StreamEndedEarlyError, StreamTimeoutError, WandbStreamError
 from langchain_wandb._redact import MASK, redact, redact_chain, redact_value
 
 
@@ -209,3 +210,74 @@ def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> 
         response=_masked_response(error.response, secret),
         body=redact_value(error.body, secret),
     )
+
+
+class WandbConcurrencyTimeoutError(ModelRateLimitError):
+    """The request waited for a concurrency slot until its `timeout` ran out."""
+
+    def __init__(self, message: str, *, limit: int | None, in_flight: int, waited: float) -> None:
+        """Keep the limit, the in-flight count and the seconds waited."""
+        super().__init__(message)
+        self.limit = limit
+        """The limit in force when the request gave up (None: no limit)."""
+        self.in_flight = in_flight
+        """Requests in flight when it gave up."""
+        self.waited = waited
+        """Seconds it waited."""
+
+
+def to_typed_error(
+    error: BaseException, *, model: str, secret: str, timeout: float, idle_timeout: float
+) -> BaseException:
+    """The typed, key-free error for anything a request raised (`error` itself if typed).
+
+    `timeout`/`idle_timeout` are the request's limits, named in timeout messages.
+    """
+    from langchain_wandb._governor import ConcurrencyLimitTimeout
+    from langchain_wandb._transport import DeadlineExceededError, MalformedBodyError
+
+    if isinstance(error, openai.APITimeoutError):
+        redact_chain(error, secret)
+        timed_out = WandbTimeoutError(request=error.request)
+        timed_out.message = (
+            f"W&B Inference did not answer in time (model {model!r}; timeout={timeout:g} s "
+            f"in all, stream_idle_timeout={idle_timeout:g} s of silence)."
+        )
+        timed_out.args = (timed_out.message,)
+        return timed_out
+    if isinstance(error, openai.OpenAIError):
+        return convert_sdk_error(error, model=model, secret=secret)
+    if isinstance(error, DeadlineExceededError):
+        return StreamTimeoutError(
+            f"The W&B request ran past its total timeout of {timeout:g} s; the answer is "
+            "incomplete. Raise `timeout` for long answers."
+        )
+    if isinstance(error, httpx2.TimeoutException):
+        return StreamTimeoutError(
+            f"The W&B stream sent nothing for {idle_timeout:g} s (stream_idle_timeout); "
+            "the answer is incomplete."
+        )
+    if isinstance(error, httpx2.TransportError):
+        redact_chain(error, secret)
+        return StreamEndedEarlyError(
+            f"The W&B stream broke off mid-answer ({type(error).__name__}: "
+            f"{redact(str(error), secret)}); the answer is incomplete."
+        )
+    if isinstance(error, ConcurrencyLimitTimeout):
+        return WandbConcurrencyTimeoutError(
+            str(error), limit=error.limit, in_flight=error.in_flight, waited=error.waited
+        )
+    if isinstance(error, MalformedBodyError):
+        return WandbStreamError(
+            "W&B sent a response body that is not a JSON object: "
+            f"{redact(_excerpt(error.raw.decode('utf-8', 'replace')), secret)!r}"
+        )
+    if isinstance(error, UnicodeEncodeError):
+        where = error.object[max(error.start - 20, 0) : error.end + 20]
+        return ValueError(
+            f"The request contains text that cannot be sent as UTF-8 ({error.reason} near "
+            f"{redact(repr(where), secret)}): a lone surrogate from a broken decode. "
+            "Clean the text first."
+        )
+    redact_chain(error, secret)
+    return error

@@ -1,29 +1,89 @@
-"""Requests to W&B: raw streamed SSE lines, JSON bodies, model listing; typed errors.
+"""HTTP to W&B: open a chat completion (raw streamed bytes or a JSON body), list models.
 
-The SDK does auth, headers and status codes -> errors; we read the raw SSE lines
-ourselves, which is many times cheaper than the SDK building a pydantic object per
-chunk. Opening a response is retried (`_retry`); reading it never is.
+Knows HTTP, bytes and the openai SDK, never LangChain: the SDK does auth, headers and
+status codes -> SDK errors; the bytes are decoded by `_sse`, and errors are typed by the
+caller. Opening a response is retried (`_retry`, inside the concurrency governor);
+reading it never is.
+
+`timeout` bounds a whole request, whatever the server does: every attempt, every wait
+between attempts and every read of the body fall within one deadline. Per attempt, the
+SDK's timeouts are cut to the time left (reads also to the idle timeout); after the
+headers, a watchdog shuts the response's socket down at the deadline, so a server that
+trickles bytes just often enough to defeat the idle timeout is still cut off on time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import heapq
+import itertools
+import os
+import socket
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_wandb._clients import ClientConfig, async_client, sync_client
-from langchain_wandb._errors import StreamEndedEarlyError, StreamTimeoutError, WandbStreamError
-from langchain_wandb._quirks import relaxed_tool_choice
-from langchain_wandb._retry import RetryHook, acall_with_retries, call_with_retries
-from langchain_wandb._sse import json_loads
+from langchain_wandb._governor import governor_for
+from langchain_wandb._json import json_loads
+from langchain_wandb._retry import Admitted, RetryHook, arun_with_retries, run_with_retries
 
 if TYPE_CHECKING:
+    import httpx2
     import openai
+
+    from langchain_wandb._governor import Governor
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """How long one request may take and how often it is retried."""
+
+    timeout: float
+    """Total seconds for the request: attempts, waits between them, and the body."""
+    idle_timeout: float
+    """Seconds the server may stay silent while we wait for bytes."""
+    max_retries: int
+    """Retries for retryable failures before the first byte."""
+    max_concurrency: int | None = None
+    """Hard cap on requests in flight for this endpoint, project and model."""
+    adaptive_concurrency: bool = True
+    """Learn the server's concurrency limit from its 429s."""
+
+
+class DeadlineExceededError(TimeoutError):
+    """The request ran past its total `timeout`."""
+
+    def __init__(self, timeout: float) -> None:
+        """Record the `timeout` (seconds) that passed."""
+        super().__init__(f"the request ran past its total timeout of {timeout:g} s")
+        self.timeout = timeout
+
+
+class MalformedBodyError(ValueError):
+    """A JSON response body that does not decode to an object."""
+
+    def __init__(self, raw: bytes) -> None:
+        """Keep the body (callers show an excerpt)."""
+        super().__init__("the response body is not a JSON object")
+        self.raw = raw
+
+
+def _timeouts(remaining: float, idle: float) -> httpx2.Timeout:
+    import httpx2
+
+    remaining = max(remaining, 0.001)
+    return httpx2.Timeout(remaining, read=min(idle, remaining))
 
 
 def _post(
-    client: openai.OpenAI | openai.AsyncOpenAI, body: dict[str, Any], config: ClientConfig
+    client: openai.OpenAI | openai.AsyncOpenAI,
+    body: dict[str, Any],
+    timeout: httpx2.Timeout,
 ) -> Any:
     """POST /chat/completions through the SDK's raw-request API (returns an httpx2 response).
 
@@ -33,199 +93,365 @@ def _post(
     """
     import httpx2
 
-    stream = bool(body.get("stream"))
-    # A stream may be silent for stream_idle_timeout between bytes; a plain request
-    # waits for its whole body, so its read timeout is the total timeout.
-    read = config.idle_timeout if stream else config.timeout
+    # Always read as a stream, even for a plain JSON answer: then the body, too, is read
+    # under the deadline's watchdog rather than in one blocking call.
     return client.post(
         "/chat/completions",
         cast_to=httpx2.Response,
         body=body,
-        stream=stream,
-        options={"timeout": httpx2.Timeout(config.timeout, read=read)},
+        stream=True,
+        options={"timeout": timeout},
     )
 
 
-def _send(config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None) -> Any:
-    """POST with retries, and once more with `tool_choice="auto"` if a forced one is refused."""
+def governor(base_url: str, project: str | None, model: str, limits: RequestLimits) -> Governor:
+    """The concurrency governor that admits requests to `model` at `base_url` for `project`."""
+    return governor_for(
+        base_url,
+        project,
+        model,
+        max_concurrency=limits.max_concurrency,
+        adaptive=limits.adaptive_concurrency,
+    )
+
+
+def _open(
+    config: ClientConfig,
+    body: dict[str, Any],
+    limits: RequestLimits,
+    deadline: float,
+    on_retry: RetryHook | None,
+) -> Admitted[Any]:
     client = sync_client(config)
+    # A plain request waits for its whole body, so only streams use the idle timeout.
+    idle = limits.idle_timeout if body.get("stream") else limits.timeout
 
-    def attempt() -> Any:
-        try:
-            return _post(client, body, config)
-        except Exception as error:
-            relaxed = relaxed_tool_choice(body, error)
-            if relaxed is None:
-                raise
-            return _post(client, relaxed, config)
+    def attempt(remaining: float) -> Any:
+        return _post(client, body, _timeouts(remaining, idle))
 
-    return call_with_retries(attempt, max_retries=config.max_retries, on_retry=on_retry)
+    return run_with_retries(
+        attempt,
+        max_retries=limits.max_retries,
+        deadline=deadline,
+        governor=governor(config.base_url, config.project, str(body["model"]), limits),
+        on_retry=on_retry,
+    )
 
 
-async def _asend(config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None) -> Any:
-    """Async `_send`."""
+async def _aopen(
+    config: ClientConfig,
+    body: dict[str, Any],
+    limits: RequestLimits,
+    deadline: float,
+    on_retry: RetryHook | None,
+) -> Admitted[Any]:
     client = async_client(config)
+    idle = limits.idle_timeout if body.get("stream") else limits.timeout
+    loop_deadline = _loop_deadline(deadline)
 
-    async def attempt() -> Any:
+    async def attempt(remaining: float) -> Any:
+        # asyncio's own timeout also bounds a server that trickles its headers.
         try:
-            return await _post(client, body, config)
-        except Exception as error:
-            relaxed = relaxed_tool_choice(body, error)
-            if relaxed is None:
-                raise
-            return await _post(client, relaxed, config)
+            async with asyncio.timeout_at(loop_deadline):
+                return await _post(client, body, _timeouts(remaining, idle))
+        except TimeoutError:
+            raise DeadlineExceededError(limits.timeout) from None
 
-    return await acall_with_retries(attempt, max_retries=config.max_retries, on_retry=on_retry)
-
-
-def _convert_error(error: BaseException, config: ClientConfig, model: str) -> BaseException:
-    import httpx2
-    import openai
-
-    if isinstance(error, openai.OpenAIError):
-        from langchain_wandb._sdk_errors import convert_sdk_error
-
-        return convert_sdk_error(error, model=model, secret=config.api_key)
-    if isinstance(error, httpx2.TimeoutException):
-        return StreamTimeoutError(
-            f"The W&B stream sent nothing for {config.idle_timeout:g} s "
-            "(stream_idle_timeout); the answer is incomplete."
-        )
-    if isinstance(error, httpx2.TransportError):
-        return StreamEndedEarlyError(
-            f"The W&B stream broke off mid-answer ({type(error).__name__}); "
-            "the answer is incomplete."
-        )
-    return error
+    return await arun_with_retries(
+        attempt,
+        max_retries=limits.max_retries,
+        deadline=deadline,
+        governor=governor(config.base_url, config.project, str(body["model"]), limits),
+        on_retry=on_retry,
+    )
 
 
-@contextmanager
-def _typed_errors(config: ClientConfig, model: str) -> Iterator[None]:
-    """Re-raise SDK and transport errors as typed, key-free errors (sync or async code)."""
-    try:
-        yield
-    except Exception as error:
-        converted = _convert_error(error, config, model)
-        if converted is error:
-            raise
-        raise converted from error
+def _loop_deadline(deadline: float) -> float:
+    """`deadline` (time.monotonic) on the running loop's clock."""
+    return asyncio.get_running_loop().time() + (deadline - time.monotonic())
 
 
-def _broken_connection(httpx2: Any) -> tuple[type[BaseException], ...]:
-    """Errors that mean the connection broke mid-stream (timeouts are not among them).
+# -- the sync watchdog ----------------------------------------------------------------
+class _Watchdog:
+    """One daemon thread that runs callbacks at deadlines (a heap, no thread per request)."""
 
-    A stream whose connection breaks has ended: if the answer had finished, only its
-    usage tail is lost (the decoder warns); if not, the decoder raises
-    `StreamEndedEarlyError`. Either way the text that arrived is kept.
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._cancelled: set[int] = set()
+        self._ids = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> int:
+        with self._wake:
+            handle = next(self._ids)
+            heapq.heappush(self._heap, (deadline, handle, callback))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="langchain-wandb-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+            return handle
+
+    def cancel(self, handle: int) -> None:
+        with self._wake:
+            self._cancelled.add(handle)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._wake.wait(wait)
+                    self._drop_cancelled()
+                _, handle, callback = heapq.heappop(self._heap)
+                if handle in self._cancelled:
+                    self._cancelled.discard(handle)
+                    continue
+            callback()
+
+    def _drop_cancelled(self) -> None:
+        while self._heap and self._heap[0][1] in self._cancelled:
+            self._cancelled.discard(heapq.heappop(self._heap)[1])
+
+
+_watchdog = _Watchdog()
+
+
+def _new_watchdog() -> None:
+    global _watchdog  # noqa: PLW0603 - the parent's thread does not exist in a forked child
+    _watchdog = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_new_watchdog)
+
+
+class _Cutoff:
+    """Shuts a response's socket down at the deadline, unblocking a read in progress."""
+
+    __slots__ = ("fired", "response")
+
+    def __init__(self, response: Any) -> None:
+        self.response = response
+        self.fired = False
+
+    def __call__(self) -> None:
+        self.fired = True
+        stream = self.response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+        # A user's custom transport may have no socket to reach: the deadline is then
+        # checked between reads (see `stream_bytes`).
+
+
+def _broken_connection() -> tuple[type[BaseException], ...]:
+    """Errors that mean the connection broke mid-body (timeouts are not among them).
+
+    A stream whose connection breaks has ended: the decoder knows whether the answer
+    had finished (only its usage is lost) or not (it raises); either way, what arrived
+    is kept.
     """
+    import httpx2
+
     return (httpx2.RemoteProtocolError, httpx2.ReadError)
 
 
-def _deadline_passed(config: ClientConfig) -> StreamTimeoutError:
-    return StreamTimeoutError(
-        f"The W&B stream ran past the total timeout of {config.timeout:g} s; "
-        "the answer is incomplete. Raise `timeout` for long answers."
-    )
+# A finished answer's connection goes back to the pool only once its body is read to the
+# end; a server that keeps the body open after [DONE] must not hold the caller up.
+_DRAIN_SECONDS = 1.0
+_DRAIN_BYTES = 65536
+
+
+class _Body:
+    """The bytes of one response, read under its deadline."""
+
+    def __init__(self, response: Any, deadline: float, timeout: float) -> None:
+        self.reader = response.iter_bytes()
+        self.cutoff = _Cutoff(response)
+        self.deadline = deadline
+        self.timeout = timeout
+
+    def __iter__(self) -> Iterator[bytes]:
+        cutoff = self.cutoff
+        try:
+            for chunk in self.reader:
+                if cutoff.fired or time.monotonic() > self.deadline:
+                    raise DeadlineExceededError(self.timeout)
+                yield chunk
+        except _broken_connection():
+            if cutoff.fired:
+                raise DeadlineExceededError(self.timeout) from None
+            # Otherwise the stream has simply ended: the decoder judges it.
+
+    def drain(self) -> None:
+        """Read what is left of a finished body, briefly, so its connection is reused."""
+        handle = _watchdog.call_at(
+            min(self.deadline, time.monotonic() + _DRAIN_SECONDS), self.cutoff
+        )
+        left = _DRAIN_BYTES
+        try:
+            for chunk in self.reader:
+                left -= len(chunk)
+                if left < 0 or self.cutoff.fired:
+                    break
+        except Exception:  # noqa: S110 - the answer is complete; the socket just closes
+            pass
+        finally:
+            _watchdog.cancel(handle)
 
 
 @contextmanager
-def stream_lines(
-    config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
-) -> Iterator[Iterator[str]]:
-    """Open a streaming chat completion; yields an iterator over its SSE lines.
+def stream_bytes(
+    config: ClientConfig,
+    body: dict[str, Any],
+    limits: RequestLimits,
+    on_retry: RetryHook | None = None,
+) -> Iterator[Iterator[bytes]]:
+    """Open a streaming chat completion; yields an iterator over the body's bytes.
 
-    The response is closed when the block exits, including when the caller stops early.
+    The response is closed (and its concurrency slot freed) when the block exits,
+    including when the caller stops early.
+
+    Raises:
+        DeadlineExceededError: If the request runs past `limits.timeout`.
+
     """
-    import httpx2
+    deadline = time.monotonic() + limits.timeout
+    admitted = _open(config, body, limits, deadline, on_retry)
+    response = admitted.value
+    reader = _Body(response, deadline, limits.timeout)
+    handle = _watchdog.call_at(deadline, reader.cutoff)
+    ok = False
+    try:
+        yield iter(reader)
+        ok = True
+        reader.drain()
+    finally:
+        _watchdog.cancel(handle)
+        response.close()
+        admitted.release(ok)
 
-    deadline = time.monotonic() + config.timeout
-    with _typed_errors(config, body["model"]):
-        response = _send(config, body, on_retry)
+
+class _AsyncBody:
+    """Async `_Body`: only the reads are under the deadline, never the consumer's code."""
+
+    def __init__(self, response: Any, deadline: float, timeout: float) -> None:
+        self.reader = response.aiter_bytes()
+        self.loop_deadline = _loop_deadline(deadline)
+        self.timeout = timeout
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
+            while True:
+                async with asyncio.timeout_at(self.loop_deadline):
+                    chunk = await anext(self.reader, None)
+                if chunk is None:
+                    return
+                yield chunk
+        except TimeoutError as error:
+            if isinstance(error, DeadlineExceededError):
+                raise
+            raise DeadlineExceededError(self.timeout) from None
+        except _broken_connection():
+            return  # the decoder judges whether the answer had finished
 
-            def lines() -> Iterator[str]:
-                try:
-                    for line in response.iter_lines():
-                        if time.monotonic() > deadline:
-                            raise _deadline_passed(config)
-                        yield line
-                except _broken_connection(httpx2):
-                    return  # the decoder knows whether the answer had finished
-
-            yield lines()
-        finally:
-            response.close()
+    async def drain(self) -> None:
+        """Async `_Body.drain`."""
+        left = _DRAIN_BYTES
+        grace = min(self.loop_deadline, asyncio.get_running_loop().time() + _DRAIN_SECONDS)
+        try:
+            async with asyncio.timeout_at(grace):
+                async for chunk in self.reader:
+                    left -= len(chunk)
+                    if left < 0:
+                        break
+        except Exception:  # noqa: S110 - the answer is complete; the socket just closes
+            pass
 
 
 @asynccontextmanager
-async def astream_lines(
-    config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
-) -> AsyncIterator[AsyncIterator[str]]:
-    """Async `stream_lines`: yields an async iterator over the SSE lines."""
-    import httpx2
-
-    deadline = time.monotonic() + config.timeout
-    with _typed_errors(config, body["model"]):
-        response = await _asend(config, body, on_retry)
-        try:
-
-            async def lines() -> AsyncIterator[str]:
-                try:
-                    async for line in response.aiter_lines():
-                        if time.monotonic() > deadline:
-                            raise _deadline_passed(config)
-                        yield line
-                except _broken_connection(httpx2):
-                    return  # the decoder knows whether the answer had finished
-
-            yield lines()
-        finally:
-            await response.aclose()
+async def astream_bytes(
+    config: ClientConfig,
+    body: dict[str, Any],
+    limits: RequestLimits,
+    on_retry: RetryHook | None = None,
+) -> AsyncIterator[AsyncIterator[bytes]]:
+    """Async `stream_bytes`: yields an async iterator over the body's bytes."""
+    deadline = time.monotonic() + limits.timeout
+    admitted = await _aopen(config, body, limits, deadline, on_retry)
+    response = admitted.value
+    reader = _AsyncBody(response, deadline, limits.timeout)
+    ok = False
+    try:
+        yield aiter(reader)
+        ok = True
+        await reader.drain()
+    finally:
+        await response.aclose()
+        admitted.release(ok)
 
 
 def post_json(
-    config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
+    config: ClientConfig,
+    body: dict[str, Any],
+    limits: RequestLimits,
+    on_retry: RetryHook | None = None,
 ) -> dict[str, Any]:
     """Send a non-streaming chat completion and return the decoded JSON body."""
-    with _typed_errors(config, body["model"]):
-        response = _send(config, body, on_retry)
-    return _decode_body(response.content)
+    with stream_bytes(config, body, limits, on_retry) as chunks:
+        return _decode_body(b"".join(chunks))
 
 
 async def apost_json(
-    config: ClientConfig, body: dict[str, Any], on_retry: RetryHook | None = None
+    config: ClientConfig,
+    body: dict[str, Any],
+    limits: RequestLimits,
+    on_retry: RetryHook | None = None,
 ) -> dict[str, Any]:
     """Async `post_json`."""
-    with _typed_errors(config, body["model"]):
-        response = await _asend(config, body, on_retry)
-    return _decode_body(response.content)
+    async with astream_bytes(config, body, limits, on_retry) as chunks:
+        return _decode_body(b"".join([chunk async for chunk in chunks]))
 
 
 def _decode_body(raw: bytes) -> dict[str, Any]:
     try:
         data = json_loads(raw)
     except ValueError:
-        raise WandbStreamError(f"W&B sent a malformed JSON body: {raw[:120]!r}") from None
+        raise MalformedBodyError(raw) from None
     if not isinstance(data, dict):
-        raise WandbStreamError(f"W&B sent a JSON body that is not an object: {raw[:120]!r}")
+        raise MalformedBodyError(raw)
     return data
 
 
-def list_model_entries(config: ClientConfig) -> list[dict[str, Any]]:
+def list_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict[str, Any]]:
     """GET /models: the raw model entries W&B serves."""
     models = sync_client(config).models
-    with _typed_errors(config, "(list models)"):
-        page = call_with_retries(models.list, max_retries=config.max_retries)
-        return [model.model_dump() for model in page.data]
+    deadline = time.monotonic() + limits.timeout
+
+    def attempt(remaining: float) -> Any:
+        return models.list(timeout=_timeouts(remaining, limits.timeout))
+
+    admitted = run_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
+    admitted.release(True)
+    return [model.model_dump() for model in admitted.value.data]
 
 
-async def alist_model_entries(config: ClientConfig) -> list[dict[str, Any]]:
+async def alist_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict[str, Any]]:
     """Async `list_model_entries`."""
     models = async_client(config).models
+    deadline = time.monotonic() + limits.timeout
+    loop_deadline = _loop_deadline(deadline)
 
-    async def attempt() -> Any:
-        return await models.list()
+    async def attempt(remaining: float) -> Any:
+        try:
+            async with asyncio.timeout_at(loop_deadline):
+                return await models.list(timeout=_timeouts(remaining, limits.timeout))
+        except TimeoutError:
+            raise DeadlineExceededError(limits.timeout) from None
 
-    with _typed_errors(config, "(list models)"):
-        page = await acall_with_retries(attempt, max_retries=config.max_retries)
-        return [model.model_dump() for model in page.data]
+    admitted = await arun_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
+    admitted.release(True)
+    return [model.model_dump() for model in admitted.value.data]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import warnings
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self, cast
+from urllib.parse import urlsplit
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import (
@@ -16,30 +20,33 @@ from langchain_core.language_models import (
     ModelProfile,
 )
 from langchain_core.language_models.chat_models import generate_from_stream
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
 from langchain_core.utils.utils import _build_model_kwargs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from typing_extensions import Self
 
 from langchain_wandb import _clients, _transport
-from langchain_wandb._chunks import keep_partial, response_to_result
-from langchain_wandb._messages import check_request_params, messages_to_dicts
-from langchain_wandb._quirks import (
-    apply_reasoning_switch,
+from langchain_wandb._chunks import StreamState, response_to_result
+from langchain_wandb._errors import WandbStreamError
+from langchain_wandb._request import (
+    RequestOptions,
+    build_body,
     check_reasoning_switch,
+    reasoning_switch_is_moot,
+    relaxed_tool_choice,
     use_max_tokens,
-    warn_if_deprecated,
 )
-from langchain_wandb._retry import callback_hook
-from langchain_wandb._serialization import allow_loading
-from langchain_wandb._sse import adecode_lines, decode_lines
+from langchain_wandb._sse import adecode_stream, decode_stream
 from langchain_wandb.models import WandbModel, lookup
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
+
+    from langchain_wandb._governor import ConcurrencySnapshot
+    from langchain_wandb._retry import RetryHook
 
     # Tool and structured-output helpers import output parsers: loaded on first use.
     from langchain_wandb._tools import StructuredMethod, ToolLike
@@ -52,6 +59,7 @@ _MISSING_KEY = (
     "No W&B API key: set the WANDB_API_KEY environment variable or pass api_key=... "
     "(get a key at https://wandb.ai/authorize)."
 )
+logger = logging.getLogger("langchain_wandb")
 
 
 class ChatWandbInference(BaseChatModel):
@@ -166,7 +174,8 @@ class ChatWandbInference(BaseChatModel):
         ```
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    # Validation errors never echo input values: one of them may be the API key.
+    model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
 
     model_name: str = Field(default=DEFAULT_MODEL, alias="model")
     """Model id, as listed by `GET /models` (LoRA: `wandb-artifact:///team/project/name:v0`)."""
@@ -174,12 +183,16 @@ class ChatWandbInference(BaseChatModel):
         default_factory=secret_from_env("WANDB_API_KEY", error_message=_MISSING_KEY),
         validate_default=True,
     )
-    """W&B API key; defaults to the `WANDB_API_KEY` environment variable."""
+    """W&B API key; defaults to the `WANDB_API_KEY` environment variable. Surrounding
+    whitespace (what reading a key file returns) is stripped."""
     base_url: str = Field(
-        default_factory=from_env("WANDB_INFERENCE_BASE_URL", default=DEFAULT_BASE_URL)
+        default_factory=from_env("WANDB_INFERENCE_BASE_URL", default=DEFAULT_BASE_URL),
+        validate_default=True,
     )
     """API base URL; defaults to `WANDB_INFERENCE_BASE_URL`, else W&B's public endpoint."""
-    project: str | None = Field(default_factory=from_env("WANDB_INFERENCE_PROJECT", default=None))
+    project: str | None = Field(
+        default_factory=from_env("WANDB_INFERENCE_PROJECT", default=None), validate_default=True
+    )
     """W&B `team/project` for usage attribution (the `OpenAI-Project` header)."""
     temperature: float | None = None
     """Sampling temperature."""
@@ -206,6 +219,11 @@ class ChatWandbInference(BaseChatModel):
     reasoning models (gpt-oss, Kimi, MiniMax, Qwen-Thinking) reject `False`."""
     reasoning_effort: str | None = None
     """Reasoning effort (`low`/`medium`/`high`), passed through for models that use it."""
+    send_reasoning: bool | None = None
+    """Send the reasoning of the tool loop in progress back with its assistant messages
+    (as `reasoning_content`; reasoning of earlier, finished turns is never sent).
+    `None`: only for models whose serving needs it (DeepSeek's thinking mode rejects a
+    tool-loop turn without it; gpt-oss reads it)."""
     cache_salt: str | None = None
     """W&B's prefix-cache salt: requests share cached prefixes only with the same salt."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -213,21 +231,38 @@ class ChatWandbInference(BaseChatModel):
     extra_body: dict[str, Any] | None = None
     """Extra JSON merged into every request body (e.g. `chat_template_kwargs`)."""
     stream_usage: bool = True
-    """Ask for token usage on streamed responses (`stream_options.include_usage`)."""
+    """Whether the chunks `.stream()`/`.astream()` yield report token usage
+    (`stream_options.include_usage`). `invoke()`/`batch()` always ask for usage."""
     streaming: bool = True
     """Whether `invoke()`/`batch()` stream under the hood (the default, and what W&B
     recommends for reasoning models). `False` sends non-streaming requests; note that
     LangChain then also makes `.stream()` yield the whole answer as one chunk."""
     max_retries: int = Field(default=2, ge=0)
-    """Retries (with exponential backoff) for 429, 5xx and connection errors."""
-    timeout: float = Field(default=1800.0, gt=0, alias="request_timeout")
-    """Total seconds one request may take, stream included. Generous because a long
-    reasoning answer (tens of thousands of tokens) can stream for many minutes; a
-    silent server is caught sooner by `stream_idle_timeout`."""
-    stream_idle_timeout: float = Field(default=120.0, gt=0)
-    """Seconds a stream may stay silent (reasoning models can think a while first)."""
+    """Retries (with exponential backoff) for 429, 5xx and connection errors before the
+    first byte of an answer. Refusals for W&B's concurrency limit are not counted: the
+    request queues again (see `max_concurrency`)."""
+    timeout: float = Field(default=1800.0, gt=0, allow_inf_nan=False, alias="request_timeout")
+    """Total seconds one request may take, whatever the server does: waiting for a
+    concurrency slot, every attempt, the waits between retries, and the whole streamed
+    answer. Retries stop when the time is up (the last error is raised); a stream still
+    running is cut off with `StreamTimeoutError`, keeping what arrived in `.partial`.
+    Generous because a long reasoning answer can stream for many minutes."""
+    stream_idle_timeout: float = Field(default=120.0, gt=0, allow_inf_nan=False)
+    """Seconds the server may stay silent (before the first byte too: reasoning models
+    think a while first); never more than what is left of `timeout`."""
+    max_concurrency: int | None = Field(default=None, gt=0)
+    """Hard cap on requests in flight from this process to this endpoint, project and
+    model; more wait in a FIFO queue. `None`: learn W&B's limit from its 429s."""
+    adaptive_concurrency: bool = True
+    """Learn W&B's per-project concurrency limit from its 429s and queue requests to
+    stay under it. `False`: only `max_concurrency` applies, and a concurrency 429 is
+    retried like any other (within `max_retries`)."""
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers sent with every request."""
+    http_client: Any = Field(default=None, exclude=True)
+    """Your own `httpx2.Client` for sync calls (proxies, mTLS, custom transports)."""
+    http_async_client: Any = Field(default=None, exclude=True)
+    """Your own `httpx2.AsyncClient` for async calls."""
 
     @model_validator(mode="before")
     @classmethod
@@ -239,19 +274,43 @@ class ChatWandbInference(BaseChatModel):
     @model_validator(mode="after")
     def _check_model(self) -> Self:
         check_reasoning_switch(self.model_name, self.reasoning)
-        warn_if_deprecated(self.model_name)
+        info = lookup(self.model_name)
+        if info.status == "deprecated":
+            instead = f"; W&B recommends {info.replacement}" if info.replacement else ""
+            warnings.warn(
+                f"{self.model_name} is deprecated on W&B Inference and will be retired{instead}.",
+                UserWarning,
+                stacklevel=4,
+            )
         return self
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         info = lookup(self.model_name)
         return info.profile() if info.known else None
 
+    @field_validator("model_name")
+    @classmethod
+    def _check_model_name(cls, model: str) -> str:
+        if not model.strip() or model != model.strip():
+            raise ValueError(
+                f"model must be a W&B model id such as {DEFAULT_MODEL!r}, got {model!r} "
+                "(list them with `python -m langchain_wandb --list-models`)."
+            )
+        return model
+
     @field_validator("api_key")
     @classmethod
     def _check_api_key(cls, api_key: SecretStr) -> SecretStr:
-        if not api_key.get_secret_value().strip():
+        key = api_key.get_secret_value().strip()
+        if not key:
             raise ValueError(_MISSING_KEY.replace("No W&B API key", "The W&B API key is empty"))
-        return api_key
+        if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+            # Said without the key: it would be shown in this very message.
+            raise ValueError(
+                "The W&B API key contains characters no key has (non-ASCII, control "
+                "characters or spaces inside it); check WANDB_API_KEY or the key file."
+            )
+        return SecretStr(key)
 
     @field_validator("project")
     @classmethod
@@ -265,8 +324,12 @@ class ChatWandbInference(BaseChatModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, base_url: str) -> str:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}.")
+        parsed = urlsplit(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(
+                f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got "
+                f"{base_url!r} (from the argument or WANDB_INFERENCE_BASE_URL)."
+            )
         return base_url.rstrip("/")
 
     # -- LangChain plumbing -------------------------------------------------------------
@@ -329,17 +392,24 @@ class ChatWandbInference(BaseChatModel):
         return ls_params
 
     # -- requests -----------------------------------------------------------------------
-    @property
-    def _client_config(self) -> _clients.ClientConfig:
+    def _client_config(self, *, asynchronous: bool = False) -> _clients.ClientConfig:
         # Built per request (cheap) so that changing a field after construction counts.
         return _clients.ClientConfig(
             api_key=self.api_key.get_secret_value(),
             base_url=self.base_url,
             project=self.project,
+            headers=tuple(sorted((self.default_headers or {}).items())),
+            http_client=self.http_async_client if asynchronous else self.http_client,
+        )
+
+    @property
+    def _limits(self) -> _transport.RequestLimits:
+        return _transport.RequestLimits(
             timeout=self.timeout,
             idle_timeout=self.stream_idle_timeout,
             max_retries=self.max_retries,
-            headers=tuple(sorted((self.default_headers or {}).items())),
+            max_concurrency=self.max_concurrency,
+            adaptive_concurrency=self.adaptive_concurrency,
         )
 
     def _request_body(
@@ -352,33 +422,47 @@ class ChatWandbInference(BaseChatModel):
     ) -> dict[str, Any]:
         stream_usage = kwargs.pop("stream_usage", self.stream_usage)
         reasoning = kwargs.pop("reasoning", self.reasoning)
+        send_reasoning = kwargs.pop("send_reasoning", self.send_reasoning)
         call_extra_body = kwargs.pop("extra_body", None) or {}
-        body: dict[str, Any] = {
-            "model": self.model_name,
-            **self._default_params,
-            **(self.extra_body or {}),
-            **kwargs,
-            **call_extra_body,
-            "messages": messages_to_dicts(messages),
-            "stream": stream,
-        }
-        if stop is not None:
-            body["stop"] = stop
-        if not body.get("stop"):
-            body.pop("stop", None)
-        if stream and stream_usage:
-            body["stream_options"] = {"include_usage": True}
-        use_max_tokens(body)
-        if not isinstance(body.get("response_format", {}), dict):
-            # A schema class, as ChatOpenAI accepts: send it as W&B's json_schema format.
-            from langchain_wandb._tools import json_schema_response_format
-
-            body["response_format"] = json_schema_response_format(
-                body["response_format"], strict=None
+        model = str(kwargs.pop("model", None) or self.model_name)
+        if reasoning_switch_is_moot(model, reasoning):
+            warnings.warn(f"{model} does not reason; reasoning=True has no effect.", stacklevel=5)
+        return build_body(
+            RequestOptions(
+                model=model,
+                messages=messages,
+                params={
+                    **self._default_params,
+                    **(self.extra_body or {}),
+                    **kwargs,
+                    **call_extra_body,
+                },
+                stop=stop,
+                stream=stream,
+                stream_usage=stream_usage,
+                reasoning=reasoning,
+                send_reasoning=send_reasoning,
             )
-        apply_reasoning_switch(body, reasoning)
-        check_request_params(body)
-        return body
+        )
+
+    @contextmanager
+    def _typed_errors(self, model: str) -> Iterator[None]:
+        """Re-raise whatever a request raised as a typed, key-free error (sync or async)."""
+        try:
+            yield
+        except Exception as error:
+            from langchain_wandb._sdk_errors import to_typed_error
+
+            typed = to_typed_error(
+                error,
+                model=model,
+                secret=self.api_key.get_secret_value(),
+                timeout=self.timeout,
+                idle_timeout=self.stream_idle_timeout,
+            )
+            if typed is error:
+                raise
+            raise typed from error
 
     def _stream(
         self,
@@ -388,16 +472,33 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         body = self._request_body(messages, stop, stream=True, **kwargs)
+        state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
-        with (
-            keep_partial(received),
-            _transport.stream_lines(self._client_config, body, callback_hook(run_manager)) as lines,
-        ):
-            for chunk in decode_lines(lines, v1=self.output_version == "v1"):
+        with _keep_partial(received), self._typed_errors(body["model"]):
+            for chunk in self._stream_with_fallback(body, state, run_manager):
                 received.append(chunk)
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
+        _after_stream(state, body)
+
+    def _stream_with_fallback(
+        self,
+        body: dict[str, Any],
+        state: StreamState,
+        run_manager: CallbackManagerForLLMRun | None,
+    ) -> Iterator[ChatGenerationChunk]:
+        hook = _retry_hook(run_manager)
+        config = self._client_config()
+        try:
+            with _transport.stream_bytes(config, body, self._limits, hook) as chunks:
+                yield from decode_stream(chunks, state)
+        except Exception as error:
+            relaxed = _relaxed(body, error)
+            if relaxed is None:
+                raise
+            with _transport.stream_bytes(config, relaxed, self._limits, hook) as chunks:
+                yield from decode_stream(chunks, state)
 
     async def _astream(
         self,
@@ -407,15 +508,34 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         body = self._request_body(messages, stop, stream=True, **kwargs)
+        state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
-        with keep_partial(received):
-            async with _transport.astream_lines(
-                self._client_config, body, callback_hook(run_manager)
-            ) as lines:
-                async for chunk in adecode_lines(lines, v1=self.output_version == "v1"):
-                    received.append(chunk)
-                    if run_manager:
-                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        with _keep_partial(received), self._typed_errors(body["model"]):
+            async for chunk in self._astream_with_fallback(body, state, run_manager):
+                received.append(chunk)
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+        _after_stream(state, body)
+
+    async def _astream_with_fallback(
+        self,
+        body: dict[str, Any],
+        state: StreamState,
+        run_manager: AsyncCallbackManagerForLLMRun | None,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        hook = _retry_hook(run_manager)
+        config = self._client_config(asynchronous=True)
+        try:
+            async with _transport.astream_bytes(config, body, self._limits, hook) as chunks:
+                async for chunk in adecode_stream(chunks, state):
+                    yield chunk
+        except Exception as error:
+            relaxed = _relaxed(body, error)
+            if relaxed is None:
+                raise
+            async with _transport.astream_bytes(config, relaxed, self._limits, hook) as chunks:
+                async for chunk in adecode_stream(chunks, state):
                     yield chunk
 
     def _generate(
@@ -426,12 +546,27 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if kwargs.pop("stream", self.streaming):
-            return generate_from_stream(
-                self._stream(messages, stop, run_manager=run_manager, **kwargs)
-            )
-        body = self._request_body(messages, stop, stream=False, **kwargs)
-        data = _transport.post_json(self._client_config, body, callback_hook(run_manager))
-        return response_to_result(data)
+            # Streamed on the caller's behalf: usage is always asked for.
+            chunks = self._stream(messages, stop, run_manager, **{**kwargs, "stream_usage": True})
+            result = generate_from_stream(chunks)
+        else:
+            body = self._request_body(messages, stop, stream=False, **kwargs)
+            with self._typed_errors(body["model"]):
+                data = self._post_with_fallback(body, run_manager)
+            result = self._plain_result(data, body)
+        return _with_parsed(result, kwargs.get("response_format"))
+
+    def _post_with_fallback(
+        self, body: dict[str, Any], run_manager: CallbackManagerForLLMRun | None
+    ) -> dict[str, Any]:
+        hook = _retry_hook(run_manager)
+        try:
+            return _transport.post_json(self._client_config(), body, self._limits, hook)
+        except Exception as error:
+            relaxed = _relaxed(body, error)
+            if relaxed is None:
+                raise
+            return _transport.post_json(self._client_config(), relaxed, self._limits, hook)
 
     async def _agenerate(
         self,
@@ -441,14 +576,39 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if kwargs.pop("stream", self.streaming):
-            chunks = [
-                chunk
-                async for chunk in self._astream(messages, stop, run_manager=run_manager, **kwargs)
-            ]
-            return generate_from_stream(iter(chunks))
-        body = self._request_body(messages, stop, stream=False, **kwargs)
-        data = await _transport.apost_json(self._client_config, body, callback_hook(run_manager))
-        return response_to_result(data)
+            stream = self._astream(messages, stop, run_manager, **{**kwargs, "stream_usage": True})
+            result = generate_from_stream(iter([chunk async for chunk in stream]))
+        else:
+            body = self._request_body(messages, stop, stream=False, **kwargs)
+            with self._typed_errors(body["model"]):
+                data = await self._apost_with_fallback(body, run_manager)
+            result = self._plain_result(data, body)
+        return _with_parsed(result, kwargs.get("response_format"))
+
+    async def _apost_with_fallback(
+        self, body: dict[str, Any], run_manager: AsyncCallbackManagerForLLMRun | None
+    ) -> dict[str, Any]:
+        hook = _retry_hook(run_manager)
+        config = self._client_config(asynchronous=True)
+        try:
+            return await _transport.apost_json(config, body, self._limits, hook)
+        except Exception as error:
+            relaxed = _relaxed(body, error)
+            if relaxed is None:
+                raise
+            return await _transport.apost_json(config, relaxed, self._limits, hook)
+
+    def _plain_result(self, data: dict[str, Any], body: dict[str, Any]) -> ChatResult:
+        with self._typed_errors(body["model"]):
+            result = response_to_result(data)
+        message = result.generations[0].message
+        _warn_if_thinking_ate_budget(
+            str(message.response_metadata.get("model_name") or body["model"]),
+            message.response_metadata.get("finish_reason"),
+            answered=bool(message.text or getattr(message, "tool_calls", None)),
+            reasoned=bool(message.additional_kwargs.get("reasoning_content")),
+        )
+        return result
 
     # -- tools and structured output -----------------------------------------------------
     def bind_tools(
@@ -550,22 +710,36 @@ class ChatWandbInference(BaseChatModel):
         Also the cheapest check of the key and project: a bad one raises
         `ModelAuthenticationError`.
         """
-        entries = _transport.list_model_entries(self._client_config)
+        with self._typed_errors("(list models)"):
+            entries = _transport.list_model_entries(self._client_config(), self._limits)
         return [lookup(entry["id"]) for entry in entries]
 
     async def alist_models(self) -> list[WandbModel]:
         """Async `list_models`."""
-        entries = await _transport.alist_model_entries(self._client_config)
+        with self._typed_errors("(list models)"):
+            entries = await _transport.alist_model_entries(
+                self._client_config(asynchronous=True), self._limits
+            )
         return [lookup(entry["id"]) for entry in entries]
+
+    @property
+    def concurrency(self) -> ConcurrencySnapshot:
+        """The concurrency governor's state for this endpoint, project and model.
+
+        The limit in force, requests in flight and queued: for progress displays.
+        """
+        return _transport.governor(
+            self.base_url, self.project, self.model_name, self._limits
+        ).snapshot()
 
     # -- client lifecycle ---------------------------------------------------------------
     def close(self) -> None:
         """Close the HTTP connections this model's configuration holds open (sync)."""
-        _clients.close_sync_client(self._client_config)
+        _clients.close_sync_client(self._client_config())
 
     async def aclose(self) -> None:
         """Close this configuration's async HTTP connections on the running event loop."""
-        await _clients.aclose_async_client(self._client_config)
+        await _clients.aclose_async_client(self._client_config(asynchronous=True))
 
     def __enter__(self) -> Self:
         """Use the model as a context manager that closes its connections on exit."""
@@ -594,4 +768,87 @@ class ChatWandbInference(BaseChatModel):
         await self.aclose()
 
 
-allow_loading(ChatWandbInference)
+def _retry_hook(run_manager: Any) -> RetryHook | None:
+    """A hook that reports retries to a LangChain run's callbacks (`on_retry`)."""
+    if run_manager is None:
+        return None
+
+    def hook(error: BaseException, retry: int, delay: float) -> object:
+        # Core's callbacks take tenacity's retry state (langchain-core depends on it).
+        from tenacity import Future, RetryCallState
+
+        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+        state.attempt_number = retry
+        state.upcoming_sleep = delay
+        outcome = Future(retry)
+        outcome.set_exception(error)
+        state.outcome = outcome
+        return run_manager.on_retry(state)
+
+    return hook
+
+
+def _relaxed(body: dict[str, Any], error: BaseException) -> dict[str, Any] | None:
+    """The body to send again when W&B refused a forced `tool_choice`, else None."""
+    relaxed = relaxed_tool_choice(body, error)
+    if relaxed is not None:
+        logger.warning(
+            "%s rejected tool_choice=%r; retrying with tool_choice='auto' (W&B documents "
+            "only 'auto'). The model may answer without calling a tool.",
+            body.get("model"),
+            body.get("tool_choice"),
+        )
+    return relaxed
+
+
+@contextmanager
+def _keep_partial(received: list[ChatGenerationChunk]) -> Iterator[None]:
+    """Attach the chunks received so far, merged, to a stream error raised in the block."""
+    try:
+        yield
+    except WandbStreamError as error:
+        if received and error.partial is None:
+            messages = [cast("AIMessageChunk", chunk.message) for chunk in received]
+            error.partial = add_ai_message_chunks(*messages)
+        raise
+
+
+def _after_stream(state: StreamState, body: dict[str, Any]) -> None:
+    """Say what a finished stream lacked: usage that never came, an answer eaten by thinking."""
+    if state.usage_lost and body.get("stream_options"):
+        logger.warning(
+            "The W&B stream closed after the answer finished but before its usage; "
+            "token usage was not received."
+        )
+    _warn_if_thinking_ate_budget(
+        state.model or str(body["model"]),
+        state.finish_reason,
+        answered=state.has_text or state.has_tool_calls,
+        reasoned=state.has_reasoning,
+    )
+
+
+def _warn_if_thinking_ate_budget(
+    model: str, finish_reason: Any, *, answered: bool, reasoned: bool
+) -> None:
+    if finish_reason == "length" and reasoned and not answered:
+        warnings.warn(
+            f"{model} spent the whole max_tokens budget reasoning and returned no answer "
+            "(finish_reason='length'). Raise max_tokens: reasoning tokens count against it.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
+def _with_parsed(result: ChatResult, response_format: Any) -> ChatResult:
+    """Fill `additional_kwargs["parsed"]` for a schema class given as `response_format`.
+
+    As ChatOpenAI does; a JSON-schema dict leaves the message as it is.
+    """
+    if response_format is None or isinstance(response_format, dict):
+        return result
+    from langchain_wandb._tools import parse_structured
+
+    message = result.generations[0].message
+    message.additional_kwargs["parsed"] = parse_structured(message, response_format)
+    return result

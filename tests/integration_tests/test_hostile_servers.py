@@ -1,0 +1,192 @@
+"""Servers that hang, trickle, flood or misreport: `timeout` bounds everything, nothing is lost.
+
+Each server here is a raw socket script (see raw_server.py), because the point is bytes
+and timing an HTTP framework would not produce. Time bounds are generous multiples of
+the configured timeout: before the fixes these cases took minutes or never ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelInvalidRequestError,
+    ModelTimeoutError,
+)
+
+from langchain_wandb import ChatWandbInference
+from langchain_wandb._errors import StreamTimeoutError, WandbStreamError
+from tests.integration_tests.raw_server import SSE_HEAD, RawServer, http_response, raw_server
+
+APIS = ["stream", "astream", "invoke", "ainvoke"]
+BOUND = 15.0  # seconds: far above the 1 s timeout, far below the minutes the bugs took
+
+
+def _model(server: RawServer, **kwargs: Any) -> ChatWandbInference:
+    params: dict[str, Any] = {
+        "base_url": server.base_url,
+        "api_key": "k",
+        "timeout": 1.0,
+        "stream_idle_timeout": 60.0,
+        "max_retries": 2,
+    }
+    params.update(kwargs)
+    return ChatWandbInference(**params)
+
+
+def _call(llm: ChatWandbInference, api: str) -> str:
+    if api == "stream":
+        return "".join(chunk.text for chunk in llm.stream("hi"))
+    if api == "invoke":
+        return llm.invoke("hi").text
+    if api == "astream":
+
+        async def collect() -> str:
+            return "".join([chunk.text async for chunk in llm.astream("hi")])
+
+        return asyncio.run(collect())
+    return asyncio.run(llm.ainvoke("hi")).text
+
+
+def _timed(call: Callable[[], object]) -> tuple[BaseException, float]:
+    started = time.monotonic()
+    with pytest.raises(Exception) as caught:
+        call()
+    return caught.value, time.monotonic() - started
+
+
+def _never_answer(conn: socket.socket, request: bytes) -> None:
+    time.sleep(BOUND * 2)
+
+
+def _headers_then_silence(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(SSE_HEAD)
+    time.sleep(BOUND * 2)
+
+
+def _event(content: str) -> bytes:
+    delta = {"choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}]}
+    return b"data: " + json.dumps(delta).encode() + b"\n\n"
+
+
+def _trickle(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(SSE_HEAD + _event("Hello"))
+    for _ in range(int(BOUND * 2 / 0.2)):
+        conn.sendall(b" ")  # a byte now and then: the idle timeout never fires
+        time.sleep(0.2)
+
+
+def _flood(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(SSE_HEAD + _event("Hello") + b"data: ")
+    block = b"x" * 65536
+    end = time.monotonic() + BOUND * 2
+    while time.monotonic() < end:
+        conn.sendall(block)  # one endless line, as fast as the socket takes it
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize(
+    "handler", [_never_answer, _headers_then_silence, _trickle, _flood], ids=lambda h: h.__name__
+)
+def test_timeout_bounds_the_request_whatever_the_server_does(
+    api: str, handler: Callable[[socket.socket, bytes], None]
+) -> None:
+    with raw_server(handler) as server:
+        llm = _model(server)
+        error, elapsed = _timed(lambda: _call(llm, api))
+    assert elapsed < BOUND, f"{handler.__name__} held a 1 s timeout for {elapsed:.1f} s"
+    assert isinstance(error, (ModelTimeoutError, WandbStreamError)), repr(error)
+    if handler in (_trickle, _flood) and isinstance(error, WandbStreamError):
+        # What arrived before the cut is kept.
+        assert error.partial is not None
+        assert error.partial.text.startswith("Hello")
+
+
+def test_plain_json_requests_are_bounded_too() -> None:
+    def slow_body(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 99\r\n\r\n{"
+        )
+        for _ in range(int(BOUND * 2 / 0.2)):
+            conn.sendall(b" ")
+            time.sleep(0.2)
+
+    with raw_server(slow_body) as server:
+        llm = _model(server, streaming=False)
+        error, elapsed = _timed(lambda: llm.invoke("hi"))
+    assert elapsed < BOUND
+    assert isinstance(error, StreamTimeoutError), repr(error)
+
+
+def test_retries_and_their_waits_stay_inside_the_timeout() -> None:
+    def busy(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(http_response(503, b'{"error": {"message": "overloaded"}}'))
+
+    with raw_server(busy) as server:
+        llm = _model(server, max_retries=50, timeout=1.5)
+        error, elapsed = _timed(lambda: llm.invoke("hi"))
+        attempts = server.connections
+    assert elapsed < BOUND
+    assert "overloaded" in str(error)
+    assert 1 < attempts < 50  # it retried, then stopped when the time was up
+
+
+def test_a_short_key_leaves_the_servers_words_intact() -> None:
+    message = (
+        "This model's maximum context length is 2048 tokens. However, you requested 4000 "
+        "tokens (3990 in the messages, 10 in the completion). Please reduce the length."
+    )
+
+    def overflow(conn: socket.socket, request: bytes) -> None:
+        body = {"error": {"message": message, "type": "BadRequestError", "code": 400}}
+        conn.sendall(http_response(400, json.dumps(body).encode()))
+
+    with raw_server(overflow) as server:
+        llm = _model(server, api_key="x", max_retries=0)
+        with pytest.raises(ContextOverflowError, match="maximum context length is 2048") as caught:
+            llm.invoke("hi")
+    assert message in str(caught.value)
+
+
+def test_a_detail_body_says_what_the_server_said() -> None:
+    def unprocessable(conn: socket.socket, request: bytes) -> None:
+        detail = {"detail": [{"loc": ["body", "messages"], "msg": "field required"}]}
+        conn.sendall(http_response(422, json.dumps(detail).encode()))
+
+    with raw_server(unprocessable) as server:
+        llm = _model(server, max_retries=0)
+        with pytest.raises(
+            ModelInvalidRequestError, match=r"\(422\): body\.messages: field required"
+        ):
+            llm.invoke("hi")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "said"),
+    [
+        (
+            b'{"error": {"message": "model is warming up"}}',
+            "application/json",
+            "model is warming up",
+        ),
+        (b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", "502 Bad Gateway"),
+    ],
+)
+@pytest.mark.parametrize("api", ["stream", "invoke"])
+def test_a_200_that_is_not_an_event_stream_says_what_it_was(
+    body: bytes, content_type: str, said: str, api: str
+) -> None:
+    def answer(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(http_response(200, body, content_type=content_type))
+
+    with raw_server(answer) as server:
+        llm = _model(server, max_retries=0)
+        with pytest.raises(WandbStreamError, match=said):
+            _call(llm, api)
