@@ -60,6 +60,10 @@ class TestChatWandbInferenceOnVllm(WandbCapabilities, ChatModelIntegrationTests)
     def test_json_mode(self, model: BaseChatModel) -> None:
         super().test_json_mode(model)
 
+    @pytest.mark.xfail(reason="random weights: a non-strict schema lets guided JSON omit keys")
+    def test_structured_output_optional_param(self, model: BaseChatModel) -> None:
+        super().test_structured_output_optional_param(model)
+
     @pytest.mark.xfail(reason=NON_STRICT)
     def test_tool_choice(self, model: BaseChatModel) -> None:
         super().test_tool_choice(model)
@@ -77,8 +81,8 @@ class TestChatWandbInferenceOnVllm(WandbCapabilities, ChatModelIntegrationTests)
         self,
         model: BaseChatModel,
         *,
-        tool_choice: str | None = None,
-        force_tool_call: bool = True,
+        tool_choice: str | None = None,  # noqa: PT028 - the base signature
+        force_tool_call: bool = True,  # noqa: PT028
     ) -> None:
         super().test_unicode_tool_call_integration(
             model, tool_choice=tool_choice, force_tool_call=force_tool_call
