@@ -19,8 +19,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m langchain_wandb.testing")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    parser.add_argument(
+        "--concurrency-limit", type=int, help="requests in flight per project and model"
+    )
+    parser.add_argument(
+        "--time-to-first-token", type=float, default=0.0, help="seconds before the first token"
+    )
+    parser.add_argument("--tokens-per-second", type=float, help="generation speed")
     args = parser.parse_args(argv)
-    with WandbEmulator(host=args.host, port=args.port) as emulator:
+    with WandbEmulator(
+        host=args.host,
+        port=args.port,
+        concurrency_limit=args.concurrency_limit,
+        time_to_first_token=args.time_to_first_token,
+        tokens_per_second=args.tokens_per_second,
+    ) as emulator:
         print(emulator.base_url, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

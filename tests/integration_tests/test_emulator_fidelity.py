@@ -96,7 +96,9 @@ def test_max_tokens_cuts_the_answer_with_length_and_usage_that_adds_up(
 
 
 def test_reasoning_spends_the_budget_first(emulator: WandbEmulator) -> None:
-    message = emulator.chat_model(model=GPT_OSS, max_tokens=3).invoke("Tell me a joke")
+    llm = emulator.chat_model(model=GPT_OSS, max_tokens=3)
+    with pytest.warns(UserWarning, match="spent the whole max_tokens budget reasoning"):
+        message = llm.invoke("Tell me a joke")
     assert message.content == ""
     assert message.additional_kwargs["reasoning_content"] == "The user wants"
     assert message.response_metadata["finish_reason"] == "length"
