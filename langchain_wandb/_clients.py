@@ -131,9 +131,11 @@ def _omit_openai_environment(config: ClientConfig) -> dict[str, Any]:
     headers: dict[str, Any] = {"OpenAI-Organization": openai.Omit()}
     for line in os.environ.get("OPENAI_CUSTOM_HEADERS", "").splitlines():
         name = line.partition(":")[0].strip()
-        if name:
+        if name and name.lower() != "authorization":  # ours: the W&B key
             headers[name] = openai.Omit()
     headers["OpenAI-Project"] = config.project or openai.Omit()
+    # Naming Authorization explicitly makes the SDK drop one from OPENAI_CUSTOM_HEADERS.
+    headers["Authorization"] = f"Bearer {config.api_key}"
     headers.update(config.headers)
     return headers
 

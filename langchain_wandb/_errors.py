@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.exceptions import ModelAPIError
+from langchain_core.exceptions import ModelAPIError, ModelTimeoutError
 from langchain_core.messages import AIMessageChunk
 
 
@@ -30,7 +30,7 @@ class StreamEndedEarlyError(WandbStreamError):
     """The connection closed before the response finished: the answer is incomplete."""
 
 
-class StreamTimeoutError(WandbStreamError):
+class StreamTimeoutError(WandbStreamError, ModelTimeoutError):
     """The stream went silent for longer than allowed, or ran past the total timeout."""
 
 

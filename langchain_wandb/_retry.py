@@ -17,12 +17,11 @@ import asyncio
 import email.utils
 import inspect
 import logging
-import math
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from langchain_wandb._governor import ConcurrencyLimitTimeout, Governor, Slot
 
@@ -346,44 +345,3 @@ async def arun_with_retries(
             if inspect.isawaitable(outcome):
                 await outcome
             await asyncio.sleep(delay)
-
-
-def call_with_retries(
-    attempt: Callable[[], T], *, max_retries: int, on_retry: RetryHook | None = None
-) -> T:
-    """Run `attempt()` until it succeeds or fails in a way that must not be retried.
-
-    Superseded by `run_with_retries` (deadline, governor); kept until callers switch.
-    """
-    return run_with_retries(
-        lambda _remaining: attempt(), max_retries=max_retries, deadline=math.inf, on_retry=on_retry
-    ).value
-
-
-async def acall_with_retries(
-    attempt: Callable[[], Awaitable[T]], *, max_retries: int, on_retry: RetryHook | None = None
-) -> T:
-    """Async `call_with_retries`; `on_retry` may be a coroutine function."""
-    admitted = await arun_with_retries(
-        lambda _remaining: attempt(), max_retries=max_retries, deadline=math.inf, on_retry=on_retry
-    )
-    return admitted.value
-
-
-def callback_hook(run_manager: Any) -> RetryHook | None:
-    """A hook that reports retries to a LangChain run's callbacks (`on_retry`)."""
-    if run_manager is None:
-        return None
-
-    def hook(error: BaseException, retry: int, delay: float) -> object:
-        from tenacity import Future, RetryCallState
-
-        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
-        state.attempt_number = retry
-        state.upcoming_sleep = delay
-        outcome = Future(retry)
-        outcome.set_exception(error)
-        state.outcome = outcome
-        return run_manager.on_retry(state)
-
-    return hook

@@ -80,6 +80,7 @@ _CONTEXT_OVERFLOW_MARKERS = (
     "maximum context",
     "too long",
     "too many tokens",
+    "max_model_len",  # vLLM: "max_tokens=4096 cannot be greater than max_model_len=2048"
 )
 _EXCERPT = 300
 

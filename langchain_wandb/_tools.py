@@ -23,7 +23,13 @@ from langchain_core.output_parsers import (
     PydanticToolsParser,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generation, GenerationChunk
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import (
+    Runnable,
+    RunnableConfig,
+    RunnableLambda,
+    RunnableMap,
+    RunnablePassthrough,
+)
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.json import parse_json_markdown
@@ -444,7 +450,33 @@ def structured_output_runnable(
         parsed=itemgetter("raw") | output_parser, parsing_error=lambda _: None
     )
     no_parse = RunnablePassthrough.assign(parsed=lambda _: None)
-    return RunnableMap(raw=bound) | parse.with_fallbacks([no_parse], exception_key="parsing_error")
+    raw = _keeping_cut_off_answers(bound)
+    return RunnableMap(raw=raw) | parse.with_fallbacks([no_parse], exception_key="parsing_error")
+
+
+def _keeping_cut_off_answers(
+    bound: Runnable[LanguageModelInput, AIMessage],
+) -> Runnable[LanguageModelInput, AIMessage]:
+    """`bound`, returning the message when the model raised because a tool call was cut off.
+
+    The model raises `OutputTruncatedError` for a tool call cut off by `max_tokens` (an
+    agent would otherwise end quietly); with `include_raw` the parser then reports the
+    same error in `parsing_error`, with the cut-off message as `raw`.
+    """
+
+    def invoke(value: LanguageModelInput, config: RunnableConfig) -> AIMessage:
+        try:
+            return bound.invoke(value, config)
+        except OutputTruncatedError as error:
+            return error.ai_message
+
+    async def ainvoke(value: LanguageModelInput, config: RunnableConfig) -> AIMessage:
+        try:
+            return await bound.ainvoke(value, config)
+        except OutputTruncatedError as error:
+            return error.ai_message
+
+    return RunnableLambda(invoke, afunc=ainvoke, name=bound.get_name())
 
 
 def structured_output_parser(

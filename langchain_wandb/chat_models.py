@@ -480,7 +480,7 @@ class ChatWandbInference(BaseChatModel):
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
-        _after_stream(state, body)
+        _after_stream(state, body, received)
 
     def _stream_with_fallback(
         self,
@@ -516,7 +516,7 @@ class ChatWandbInference(BaseChatModel):
                 if run_manager:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
-        _after_stream(state, body)
+        _after_stream(state, body, received)
 
     async def _astream_with_fallback(
         self,
@@ -601,13 +601,15 @@ class ChatWandbInference(BaseChatModel):
     def _plain_result(self, data: dict[str, Any], body: dict[str, Any]) -> ChatResult:
         with self._typed_errors(body["model"]):
             result = response_to_result(data)
-        message = result.generations[0].message
+        message = cast("AIMessage", result.generations[0].message)
+        finish_reason = message.response_metadata.get("finish_reason")
         _warn_if_thinking_ate_budget(
             str(message.response_metadata.get("model_name") or body["model"]),
-            message.response_metadata.get("finish_reason"),
-            answered=bool(message.text or getattr(message, "tool_calls", None)),
+            finish_reason,
+            answered=bool(message.text or message.tool_calls),
             reasoned=bool(message.additional_kwargs.get("reasoning_content")),
         )
+        _raise_if_a_tool_call_was_cut_off(message, finish_reason, body)
         return result
 
     # -- tools and structured output -----------------------------------------------------
@@ -813,8 +815,13 @@ def _keep_partial(received: list[ChatGenerationChunk]) -> Iterator[None]:
         raise
 
 
-def _after_stream(state: StreamState, body: dict[str, Any]) -> None:
-    """Say what a finished stream lacked: usage that never came, an answer eaten by thinking."""
+def _after_stream(
+    state: StreamState, body: dict[str, Any], received: list[ChatGenerationChunk]
+) -> None:
+    """Check a finished stream: raise for a cut-off tool call, warn about what it lacked."""
+    if state.finish_reason == "length" and state.has_tool_calls:
+        merged = add_ai_message_chunks(*[cast("AIMessageChunk", c.message) for c in received])
+        _raise_if_a_tool_call_was_cut_off(merged, state.finish_reason, body)
     if state.usage_lost and body.get("stream_options"):
         logger.warning(
             "The W&B stream closed after the answer finished but before its usage; "
@@ -825,6 +832,26 @@ def _after_stream(state: StreamState, body: dict[str, Any]) -> None:
         state.finish_reason,
         answered=state.has_text or state.has_tool_calls,
         reasoned=state.has_reasoning,
+    )
+
+
+def _raise_if_a_tool_call_was_cut_off(
+    message: AIMessage, finish_reason: Any, body: dict[str, Any]
+) -> None:
+    """A tool call cut off by `max_tokens` can never run: say so instead of ending quietly.
+
+    Without this an agent sees no runnable tool call and stops, as if it had answered.
+
+    Raises:
+        OutputTruncatedError: If the answer stopped at `max_tokens` inside a tool call.
+    """
+    if finish_reason != "length" or not message.invalid_tool_calls:
+        return
+    from langchain_wandb._tools import OutputTruncatedError
+
+    raise OutputTruncatedError.from_message(
+        AIMessage(**message.model_dump(exclude={"type", "tool_call_chunks", "chunk_position"})),
+        max_tokens=body.get("max_tokens"),
     )
 
 

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 
 import pytest
 
 from langchain_wandb import ChatWandbInference, WandbModel
-from langchain_wandb import _quirks as quirks
 from langchain_wandb.models import catalogue, catalogue_date, lookup
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_warnings() -> None:
-    quirks._warned.clear()
 
 
 def test_default_base_url_is_wandb_even_with_openai_base_url(
@@ -28,7 +23,7 @@ def test_default_base_url_is_wandb_even_with_openai_base_url(
     assert llm.base_url == "https://api.inference.wandb.ai/v1"
     from langchain_wandb._clients import sync_client
 
-    assert str(sync_client(llm._client_config).base_url) == "https://api.inference.wandb.ai/v1/"
+    assert str(sync_client(llm._client_config()).base_url) == "https://api.inference.wandb.ai/v1/"
 
 
 @pytest.mark.parametrize("project", ["just-a-name", "a/b/c", "team/ proj"])
@@ -63,10 +58,14 @@ def test_catalogue_is_dated_and_consistent() -> None:
 
 def test_deprecated_model_warns_once_naming_the_status() -> None:
     deprecated = next(m for m in catalogue().values() if m.status == "deprecated")
-    with pytest.warns(UserWarning, match="deprecated") as record:
-        ChatWandbInference(api_key="k", model=deprecated.id)
-        ChatWandbInference(api_key="k", model=deprecated.id)
-    assert len([w for w in record if "deprecated" in str(w.message)]) == 1
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("default")  # Python's own once-per-place-and-text rule
+        for _ in range(2):
+            ChatWandbInference(api_key="k", model=deprecated.id)
+    record = [w for w in record if "deprecated" in str(w.message)]
+    assert len(record) == 1
+    assert record[0].category is UserWarning
+    assert record[0].filename == __file__  # points at the caller's line
     assert deprecated.replacement is not None
     assert deprecated.replacement in str(record[0].message)
 
