@@ -1,25 +1,42 @@
-"""LangChain integration for W&B Inference (https://api.inference.wandb.ai/v1)."""
+"""LangChain integration for W&B Inference (https://api.inference.wandb.ai/v1).
+
+Names load on first use, so that `import langchain_wandb` (and the pytest plugin that
+every pytest run of an installing project imports) costs almost nothing.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from langchain_wandb._errors import (
-    EventTooLargeError,
-    MalformedResponseError,
-    NoAnswerError,
-    StreamEndedEarlyError,
-    StreamTimeoutError,
-    WandbStreamError,
-)
-from langchain_wandb._governor import ConcurrencySnapshot
-from langchain_wandb.chat_models import ChatWandbInference
-from langchain_wandb.models import WandbModel
-
 if TYPE_CHECKING:
+    from langchain_wandb._errors import (
+        EventTooLargeError,
+        MalformedResponseError,
+        NoAnswerError,
+        StreamEndedEarlyError,
+        StreamTimeoutError,
+        WandbStreamError,
+    )
+    from langchain_wandb._governor import ConcurrencySnapshot
     from langchain_wandb._tools import OutputTruncatedError
+    from langchain_wandb.chat_models import ChatWandbInference
+    from langchain_wandb.models import WandbModel
 
 __version__ = "0.2.0"
+
+_HOMES = {
+    "ChatWandbInference": "langchain_wandb.chat_models",
+    "ConcurrencySnapshot": "langchain_wandb._governor",
+    "EventTooLargeError": "langchain_wandb._errors",
+    "MalformedResponseError": "langchain_wandb._errors",
+    "NoAnswerError": "langchain_wandb._errors",
+    "OutputTruncatedError": "langchain_wandb._tools",
+    "StreamEndedEarlyError": "langchain_wandb._errors",
+    "StreamTimeoutError": "langchain_wandb._errors",
+    "WandbModel": "langchain_wandb.models",
+    "WandbStreamError": "langchain_wandb._errors",
+}
 
 __all__ = [
     "ChatWandbInference",
@@ -37,9 +54,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Structured-output helpers import LangChain's output parsers: loaded on first use.
-    if name == "OutputTruncatedError":
-        from langchain_wandb._tools import OutputTruncatedError
+    """Load a public name from the module it lives in, once."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'langchain_wandb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
 
-        return OutputTruncatedError
-    raise AttributeError(f"module 'langchain_wandb' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    """The public names, loaded or not."""
+    return sorted(__all__)

@@ -154,9 +154,3 @@ def _text_of(content: Any) -> str:
             parts.append(json.dumps(block, default=str))
     return "\n".join(parts)
 
-
-def check_request_params(body: dict[str, Any]) -> None:
-    """Temporary alias of `_request.check_body` while callers move (to be deleted)."""
-    from langchain_wandb._request import check_body
-
-    check_body(body)
