@@ -153,4 +153,3 @@ def _text_of(content: Any) -> str:
         else:
             parts.append(json.dumps(block, default=str))
     return "\n".join(parts)
-
