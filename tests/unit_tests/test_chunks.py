@@ -6,7 +6,7 @@ from functools import reduce
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessageChunk
+from langchain_core.messages import AIMessage, AIMessageChunk
 
 from langchain_wandb._chunks import (
     StreamState,
@@ -26,18 +26,22 @@ USAGE = {
 }
 
 
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **top: Any) -> dict:
+def chunk(
+    delta: dict[str, Any] | None = None, finish: str | None = None, **top: Any
+) -> dict[str, Any]:
     data: dict[str, Any] = {"id": "c1", "model": "openai/gpt-oss-120b", **top}
     if delta is not None or finish is not None:
         data["choices"] = [{"index": 0, "delta": delta or {}, "finish_reason": finish}]
     return data
 
 
-def merge(datas: list[dict]) -> AIMessageChunk:
+def merge(datas: list[dict[str, Any]]) -> AIMessageChunk:
     state = StreamState()
     gens = [g for d in datas if (g := chunk_to_generation(d, state)) is not None]
     gens.append(final_generation(state))
-    return reduce(lambda a, b: a + b, (g.message for g in gens))  # type: ignore[return-value]
+    merged = reduce(lambda a, b: a + b, (g.message for g in gens))
+    assert isinstance(merged, AIMessageChunk)
+    return merged
 
 
 def test_usage_mapping_includes_cache_and_reasoning() -> None:
@@ -167,7 +171,7 @@ def test_error_event_raises_with_server_message() -> None:
         chunk_to_generation({"error": {"message": "model overloaded"}}, StreamState())
 
 
-def tool_delta(index: int | None, id_: str | None, name: str | None, args: str) -> dict:
+def tool_delta(index: int | None, id_: str | None, name: str | None, args: str) -> dict[str, Any]:
     call: dict[str, Any] = {"function": {"arguments": args}}
     if index is not None:
         call["index"] = index
@@ -228,14 +232,14 @@ def test_arguments_starting_like_null_are_not_swallowed() -> None:
         [tool_delta(0, "a", "f", "n"), tool_delta(0, None, None, "ope"), chunk({}, "tool_calls")]
     )
     assert merged.tool_calls == []
-    assert merged.invalid_tool_calls[0]["args"].startswith("nope")
+    assert (merged.invalid_tool_calls[0]["args"] or "").startswith("nope")
 
 
 def test_invalid_tool_arguments_become_invalid_tool_calls() -> None:
     merged = merge([tool_delta(0, "a", "f", "{not json"), chunk({}, "tool_calls")])
     assert merged.tool_calls == []
     assert merged.invalid_tool_calls[0]["name"] == "f"
-    assert merged.invalid_tool_calls[0]["args"].startswith("{not json")
+    assert (merged.invalid_tool_calls[0]["args"] or "").startswith("{not json")
 
 
 @pytest.mark.parametrize(
@@ -284,6 +288,7 @@ def test_non_streaming_response_to_result() -> None:
         }
     )
     message = result.generations[0].message
+    assert isinstance(message, AIMessage)
     assert message.content == "ok"
     assert message.additional_kwargs["reasoning_content"] == "think"
     assert message.response_metadata["finish_reason"] == "tool_calls"

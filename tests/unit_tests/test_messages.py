@@ -12,7 +12,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.messages.utils import trim_messages
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from langchain_wandb import ChatWandbInference
 from langchain_wandb._messages import messages_to_dicts
@@ -109,7 +109,9 @@ def test_non_message_is_rejected() -> None:
 
 
 def test_image_without_data_is_rejected() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match=r"messages\[0\]\.content\[0\] .*'image'.* 'source' or 'image' key"
+    ):
         messages_to_dicts([HumanMessage(content=[{"type": "image"}])])
 
 
@@ -120,7 +122,7 @@ class Weather(BaseModel):
 
 
 def test_token_estimates_need_no_tokenizer_and_drive_trim_messages() -> None:
-    llm = ChatWandbInference(api_key="k")
+    llm = ChatWandbInference(api_key=SecretStr("k"))
     history = [SystemMessage("be brief"), *(HumanMessage("word " * 40) for _ in range(5))]
     one = llm.get_num_tokens_from_messages(history[:2])
     assert one > llm.get_num_tokens("word " * 40) == 50
@@ -134,7 +136,7 @@ def test_token_estimates_need_no_tokenizer_and_drive_trim_messages() -> None:
 
 
 def test_token_estimates_follow_reported_usage() -> None:
-    llm = ChatWandbInference(api_key="k")
+    llm = ChatWandbInference(api_key=SecretStr("k"))
     question = HumanMessage("word " * 40)
     answer = AIMessage(  # as our stream merges it: usage plus the provider's name
         "ok",

@@ -10,6 +10,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.load import dumpd, load
 from langchain_tests.unit_tests import ChatModelUnitTests
+from pydantic import SecretStr
 from syrupy.assertion import SnapshotAssertion
 
 from langchain_wandb import ChatWandbInference
@@ -73,6 +74,6 @@ class TestChatWandbInferenceStandard(WandbCapabilities, ChatModelUnitTests):
 
 def test_all_is_refused_and_core_is_left_alone() -> None:
     """Importing the package does not extend core's deserialization allow-list."""
-    llm = ChatWandbInference(api_key="k")
+    llm = ChatWandbInference(api_key=SecretStr("k"))
     with pytest.raises(ValueError, match="is not allowed"):
         load(dumpd(llm), valid_namespaces=["langchain_wandb"], allowed_objects="all")

@@ -5,13 +5,24 @@ from __future__ import annotations
 import importlib.util
 import warnings
 from pathlib import Path
+from types import ModuleType
 
+import httpx2
 import pytest
+from pydantic import SecretStr
 
 from langchain_wandb import ChatWandbInference, WandbModel
 from langchain_wandb.models import catalogue, catalogue_date, lookup
 
 ROOT = Path(__file__).resolve().parents[2]
+COMPLETION = {
+    "id": "c1",
+    "object": "chat.completion",
+    "model": "openai/gpt-oss-120b",
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+    ],
+}
 
 
 def test_default_base_url_is_wandb_even_with_openai_base_url(
@@ -19,21 +30,31 @@ def test_default_base_url_is_wandb_even_with_openai_base_url(
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.delenv("WANDB_INFERENCE_BASE_URL", raising=False)
-    llm = ChatWandbInference(api_key="k")
-    assert llm.base_url == "https://api.inference.wandb.ai/v1"
-    from langchain_wandb._clients import sync_client
+    seen: list[str] = []
 
-    assert str(sync_client(llm._client_config()).base_url) == "https://api.inference.wandb.ai/v1/"
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(str(request.url))
+        return httpx2.Response(200, json=COMPLETION)
+
+    llm = ChatWandbInference(
+        api_key=SecretStr("k"),
+        streaming=False,
+        max_retries=0,
+        http_client=httpx2.Client(transport=httpx2.MockTransport(answer)),
+    )
+    assert llm.base_url == "https://api.inference.wandb.ai/v1"
+    assert llm.invoke("hi").content == "ok"
+    assert seen == ["https://api.inference.wandb.ai/v1/chat/completions"]
 
 
 @pytest.mark.parametrize("project", ["just-a-name", "a/b/c", "team/ proj"])
 def test_malformed_project_is_rejected_before_any_request(project: str) -> None:
     with pytest.raises(ValueError, match="team/project"):
-        ChatWandbInference(api_key="k", project=project)
+        ChatWandbInference(api_key=SecretStr("k"), project=project)
 
 
 def test_profile_of_a_known_model() -> None:
-    profile = ChatWandbInference(api_key="k", model="openai/gpt-oss-120b").profile
+    profile = ChatWandbInference(api_key=SecretStr("k"), model="openai/gpt-oss-120b").profile
     assert profile is not None
     assert profile["max_input_tokens"] == 131000
     assert profile["reasoning_output"] is True
@@ -42,7 +63,7 @@ def test_profile_of_a_known_model() -> None:
     # tools apart; with_structured_output still uses native json_schema.
     assert profile["structured_output"] is False
     assert profile["image_inputs"] is False
-    vision = ChatWandbInference(api_key="k", model="moonshotai/Kimi-K2.5").profile
+    vision = ChatWandbInference(api_key=SecretStr("k"), model="moonshotai/Kimi-K2.5").profile
     assert vision is not None
     assert vision["image_inputs"] is True
 
@@ -61,7 +82,7 @@ def test_deprecated_model_warns_once_naming_the_status() -> None:
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("default")  # Python's own once-per-place-and-text rule
         for _ in range(2):
-            ChatWandbInference(api_key="k", model=deprecated.id)
+            ChatWandbInference(api_key=SecretStr("k"), model=deprecated.id)
     record = [w for w in record if "deprecated" in str(w.message)]
     assert len(record) == 1
     assert record[0].category is UserWarning
@@ -70,7 +91,7 @@ def test_deprecated_model_warns_once_naming_the_status() -> None:
     assert deprecated.replacement in str(record[0].message)
 
 
-def _script():  # type: ignore[no-untyped-def]
+def _script() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "update_models", ROOT / "scripts" / "update_models.py"
     )
