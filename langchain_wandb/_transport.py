@@ -115,27 +115,41 @@ def governor(base_url: str, project: str | None, model: str, limits: RequestLimi
     )
 
 
+Resend = Callable[[dict[str, Any], BaseException], "dict[str, Any] | None"]
+"""A caller's policy: given a body the server refused and the error, the body to send once
+more instead (e.g. with a relaxed `tool_choice`), or None to raise. The transport applies
+it; it never rewrites a body on its own."""
+
+
 def _open(
     config: ClientConfig,
     body: dict[str, Any],
     limits: RequestLimits,
     deadline: float,
+    *,
     on_retry: RetryHook | None,
+    resend: Resend | None,
 ) -> Admitted[Any]:
     client = sync_client(config)
-    # A plain request waits for its whole body, so only streams use the idle timeout.
-    idle = limits.idle_timeout if body.get("stream") else limits.timeout
 
-    def attempt(remaining: float) -> Any:
-        return _post(client, body, _timeouts(remaining, idle))
+    def send(body: dict[str, Any]) -> Admitted[Any]:
+        # A plain request waits for its whole body, so only streams use the idle timeout.
+        idle = limits.idle_timeout if body.get("stream") else limits.timeout
+        return run_with_retries(
+            lambda remaining: _post(client, body, _timeouts(remaining, idle)),
+            max_retries=limits.max_retries,
+            deadline=deadline,
+            governor=governor(config.base_url, config.project, str(body["model"]), limits),
+            on_retry=on_retry,
+        )
 
-    return run_with_retries(
-        attempt,
-        max_retries=limits.max_retries,
-        deadline=deadline,
-        governor=governor(config.base_url, config.project, str(body["model"]), limits),
-        on_retry=on_retry,
-    )
+    try:
+        return send(body)
+    except Exception as error:
+        other = resend(body, error) if resend is not None else None
+        if other is None:
+            raise
+        return send(other)
 
 
 async def _aopen(
@@ -143,27 +157,39 @@ async def _aopen(
     body: dict[str, Any],
     limits: RequestLimits,
     deadline: float,
+    *,
     on_retry: RetryHook | None,
+    resend: Resend | None,
 ) -> Admitted[Any]:
     client = async_client(config)
-    idle = limits.idle_timeout if body.get("stream") else limits.timeout
     loop_deadline = _loop_deadline(deadline)
 
-    async def attempt(remaining: float) -> Any:
-        # asyncio's own timeout also bounds a server that trickles its headers.
-        try:
-            async with asyncio.timeout_at(loop_deadline):
-                return await _post(client, body, _timeouts(remaining, idle))
-        except TimeoutError:
-            raise DeadlineExceededError(limits.timeout) from None
+    async def send(body: dict[str, Any]) -> Admitted[Any]:
+        idle = limits.idle_timeout if body.get("stream") else limits.timeout
 
-    return await arun_with_retries(
-        attempt,
-        max_retries=limits.max_retries,
-        deadline=deadline,
-        governor=governor(config.base_url, config.project, str(body["model"]), limits),
-        on_retry=on_retry,
-    )
+        async def attempt(remaining: float) -> Any:
+            # asyncio's own timeout also bounds a server that trickles its headers.
+            try:
+                async with asyncio.timeout_at(loop_deadline):
+                    return await _post(client, body, _timeouts(remaining, idle))
+            except TimeoutError:
+                raise DeadlineExceededError(limits.timeout) from None
+
+        return await arun_with_retries(
+            attempt,
+            max_retries=limits.max_retries,
+            deadline=deadline,
+            governor=governor(config.base_url, config.project, str(body["model"]), limits),
+            on_retry=on_retry,
+        )
+
+    try:
+        return await send(body)
+    except Exception as error:
+        other = resend(body, error) if resend is not None else None
+        if other is None:
+            raise
+        return await send(other)
 
 
 def _loop_deadline(deadline: float) -> float:
@@ -227,24 +253,30 @@ def _new_watchdog() -> None:
 os.register_at_fork(after_in_child=_new_watchdog)
 
 
+def _socket_of(response: Any) -> socket.socket | None:
+    """The response's socket, through httpcore's documented `network_stream` extension.
+
+    None for a custom transport that has none (the deadline is then checked per read).
+    """
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return sock if isinstance(sock, socket.socket) else None
+
+
 class _Cutoff:
     """Shuts a response's socket down at the deadline, unblocking a read in progress."""
 
-    __slots__ = ("fired", "response")
+    __slots__ = ("fired", "sock")
 
-    def __init__(self, response: Any) -> None:
-        self.response = response
+    def __init__(self, sock: socket.socket | None) -> None:
+        self.sock = sock
         self.fired = False
 
     def __call__(self) -> None:
         self.fired = True
-        stream = self.response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
+        if self.sock is not None:
             with contextlib.suppress(OSError):  # already closed
-                sock.shutdown(socket.SHUT_RDWR)
-        # A user's custom transport may have no socket to reach: the deadline is then
-        # checked between reads (see `stream_bytes`).
+                self.sock.shutdown(socket.SHUT_RDWR)
 
 
 def _broken_connection() -> tuple[type[BaseException], ...]:
@@ -266,11 +298,11 @@ _DRAIN_BYTES = 65536
 
 
 class _Body:
-    """The bytes of one response, read under its deadline."""
+    """The bytes of one response, read under its deadline (sync: a watchdog thread)."""
 
     def __init__(self, response: Any, deadline: float, timeout: float) -> None:
         self.reader = response.iter_bytes()
-        self.cutoff = _Cutoff(response)
+        self.cutoff = _Cutoff(_socket_of(response))
         self.deadline = deadline
         self.timeout = timeout
 
@@ -288,9 +320,8 @@ class _Body:
 
     def drain(self) -> None:
         """Read what is left of a finished body, briefly, so its connection is reused."""
-        handle = _watchdog.call_at(
-            min(self.deadline, time.monotonic() + _DRAIN_SECONDS), self.cutoff
-        )
+        grace = min(self.deadline, time.monotonic() + _DRAIN_SECONDS)
+        handle = _watchdog.call_at(grace, self.cutoff)
         left = _DRAIN_BYTES
         try:
             for chunk in self.reader:
@@ -309,8 +340,9 @@ def stream_bytes(
     body: dict[str, Any],
     limits: RequestLimits,
     on_retry: RetryHook | None = None,
+    resend: Resend | None = None,
 ) -> Iterator[Iterator[bytes]]:
-    """Open a streaming chat completion; yields an iterator over the body's bytes.
+    """Open a chat completion; yields an iterator over the body's bytes as they arrive.
 
     The response is closed (and its concurrency slot freed) when the block exits,
     including when the caller stops early.
@@ -320,7 +352,7 @@ def stream_bytes(
 
     """
     deadline = time.monotonic() + limits.timeout
-    admitted = _open(config, body, limits, deadline, on_retry)
+    admitted = _open(config, body, limits, deadline, on_retry=on_retry, resend=resend)
     response = admitted.value
     reader = _Body(response, deadline, limits.timeout)
     handle = _watchdog.call_at(deadline, reader.cutoff)
@@ -336,15 +368,29 @@ def stream_bytes(
 
 
 class _AsyncBody:
-    """Async `_Body`: only the reads are under the deadline, never the consumer's code."""
+    """Async `_Body`: the loop shuts the socket at the deadline (one timer per response).
+
+    Without a socket to reach (a custom transport), each read runs under
+    `asyncio.timeout_at` instead; never the consumer's code.
+    """
 
     def __init__(self, response: Any, deadline: float, timeout: float) -> None:
         self.reader = response.aiter_bytes()
+        self.cutoff = _Cutoff(_socket_of(response))
+        self.deadline = deadline
         self.loop_deadline = _loop_deadline(deadline)
         self.timeout = timeout
+        self.timer = asyncio.get_running_loop().call_at(self.loop_deadline, self.cutoff)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        cutoff = self.cutoff
         try:
+            if cutoff.sock is not None:
+                async for chunk in self.reader:
+                    if cutoff.fired or time.monotonic() > self.deadline:
+                        raise DeadlineExceededError(self.timeout)
+                    yield chunk
+                return
             while True:
                 async with asyncio.timeout_at(self.loop_deadline):
                     chunk = await anext(self.reader, None)
@@ -356,7 +402,8 @@ class _AsyncBody:
                 raise
             raise DeadlineExceededError(self.timeout) from None
         except _broken_connection():
-            return  # the decoder judges whether the answer had finished
+            if cutoff.fired:
+                raise DeadlineExceededError(self.timeout) from None
 
     async def drain(self) -> None:
         """Async `_Body.drain`."""
@@ -378,10 +425,11 @@ async def astream_bytes(
     body: dict[str, Any],
     limits: RequestLimits,
     on_retry: RetryHook | None = None,
+    resend: Resend | None = None,
 ) -> AsyncIterator[AsyncIterator[bytes]]:
     """Async `stream_bytes`: yields an async iterator over the body's bytes."""
     deadline = time.monotonic() + limits.timeout
-    admitted = await _aopen(config, body, limits, deadline, on_retry)
+    admitted = await _aopen(config, body, limits, deadline, on_retry=on_retry, resend=resend)
     response = admitted.value
     reader = _AsyncBody(response, deadline, limits.timeout)
     ok = False
@@ -390,6 +438,7 @@ async def astream_bytes(
         ok = True
         await reader.drain()
     finally:
+        reader.timer.cancel()
         await response.aclose()
         admitted.release(ok)
 
@@ -399,9 +448,10 @@ def post_json(
     body: dict[str, Any],
     limits: RequestLimits,
     on_retry: RetryHook | None = None,
+    resend: Resend | None = None,
 ) -> dict[str, Any]:
     """Send a non-streaming chat completion and return the decoded JSON body."""
-    with stream_bytes(config, body, limits, on_retry) as chunks:
+    with stream_bytes(config, body, limits, on_retry, resend) as chunks:
         return _decode_body(b"".join(chunks))
 
 
@@ -410,9 +460,10 @@ async def apost_json(
     body: dict[str, Any],
     limits: RequestLimits,
     on_retry: RetryHook | None = None,
+    resend: Resend | None = None,
 ) -> dict[str, Any]:
     """Async `post_json`."""
-    async with astream_bytes(config, body, limits, on_retry) as chunks:
+    async with astream_bytes(config, body, limits, on_retry, resend) as chunks:
         return _decode_body(b"".join([chunk async for chunk in chunks]))
 
 

@@ -474,31 +474,19 @@ class ChatWandbInference(BaseChatModel):
         body = self._request_body(messages, stop, stream=True, **kwargs)
         state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
-        with _keep_partial(received), self._typed_errors(body["model"]):
-            for chunk in self._stream_with_fallback(body, state, run_manager):
+        with (
+            _keep_partial(received),
+            self._typed_errors(body["model"]),
+            _transport.stream_bytes(
+                self._client_config(), body, self._limits, _retry_hook(run_manager), _relaxed
+            ) as chunks,
+        ):
+            for chunk in decode_stream(chunks, state):
                 received.append(chunk)
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
         _after_stream(state, body, received)
-
-    def _stream_with_fallback(
-        self,
-        body: dict[str, Any],
-        state: StreamState,
-        run_manager: CallbackManagerForLLMRun | None,
-    ) -> Iterator[ChatGenerationChunk]:
-        hook = _retry_hook(run_manager)
-        config = self._client_config()
-        try:
-            with _transport.stream_bytes(config, body, self._limits, hook) as chunks:
-                yield from decode_stream(chunks, state)
-        except Exception as error:
-            relaxed = _relaxed(body, error)
-            if relaxed is None:
-                raise
-            with _transport.stream_bytes(config, relaxed, self._limits, hook) as chunks:
-                yield from decode_stream(chunks, state)
 
     async def _astream(
         self,
@@ -510,33 +498,18 @@ class ChatWandbInference(BaseChatModel):
         body = self._request_body(messages, stop, stream=True, **kwargs)
         state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
-        with _keep_partial(received), self._typed_errors(body["model"]):
-            async for chunk in self._astream_with_fallback(body, state, run_manager):
-                received.append(chunk)
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-        _after_stream(state, body, received)
-
-    async def _astream_with_fallback(
-        self,
-        body: dict[str, Any],
-        state: StreamState,
-        run_manager: AsyncCallbackManagerForLLMRun | None,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        hook = _retry_hook(run_manager)
         config = self._client_config(asynchronous=True)
-        try:
-            async with _transport.astream_bytes(config, body, self._limits, hook) as chunks:
+        hook = _retry_hook(run_manager)
+        with _keep_partial(received), self._typed_errors(body["model"]):
+            async with _transport.astream_bytes(
+                config, body, self._limits, hook, _relaxed
+            ) as chunks:
                 async for chunk in adecode_stream(chunks, state):
+                    received.append(chunk)
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-        except Exception as error:
-            relaxed = _relaxed(body, error)
-            if relaxed is None:
-                raise
-            async with _transport.astream_bytes(config, relaxed, self._limits, hook) as chunks:
-                async for chunk in adecode_stream(chunks, state):
-                    yield chunk
+        _after_stream(state, body, received)
 
     def _generate(
         self,
@@ -552,21 +525,11 @@ class ChatWandbInference(BaseChatModel):
         else:
             body = self._request_body(messages, stop, stream=False, **kwargs)
             with self._typed_errors(body["model"]):
-                data = self._post_with_fallback(body, run_manager)
+                data = _transport.post_json(
+                    self._client_config(), body, self._limits, _retry_hook(run_manager), _relaxed
+                )
             result = self._plain_result(data, body)
         return _with_parsed(result, kwargs.get("response_format"))
-
-    def _post_with_fallback(
-        self, body: dict[str, Any], run_manager: CallbackManagerForLLMRun | None
-    ) -> dict[str, Any]:
-        hook = _retry_hook(run_manager)
-        try:
-            return _transport.post_json(self._client_config(), body, self._limits, hook)
-        except Exception as error:
-            relaxed = _relaxed(body, error)
-            if relaxed is None:
-                raise
-            return _transport.post_json(self._client_config(), relaxed, self._limits, hook)
 
     async def _agenerate(
         self,
@@ -580,27 +543,15 @@ class ChatWandbInference(BaseChatModel):
             result = generate_from_stream(iter([chunk async for chunk in stream]))
         else:
             body = self._request_body(messages, stop, stream=False, **kwargs)
+            config = self._client_config(asynchronous=True)
+            hook = _retry_hook(run_manager)
             with self._typed_errors(body["model"]):
-                data = await self._apost_with_fallback(body, run_manager)
+                data = await _transport.apost_json(config, body, self._limits, hook, _relaxed)
             result = self._plain_result(data, body)
         return _with_parsed(result, kwargs.get("response_format"))
 
-    async def _apost_with_fallback(
-        self, body: dict[str, Any], run_manager: AsyncCallbackManagerForLLMRun | None
-    ) -> dict[str, Any]:
-        hook = _retry_hook(run_manager)
-        config = self._client_config(asynchronous=True)
-        try:
-            return await _transport.apost_json(config, body, self._limits, hook)
-        except Exception as error:
-            relaxed = _relaxed(body, error)
-            if relaxed is None:
-                raise
-            return await _transport.apost_json(config, relaxed, self._limits, hook)
-
     def _plain_result(self, data: dict[str, Any], body: dict[str, Any]) -> ChatResult:
-        with self._typed_errors(body["model"]):
-            result = response_to_result(data)
+        result = response_to_result(data)
         message = cast("AIMessage", result.generations[0].message)
         finish_reason = message.response_metadata.get("finish_reason")
         _warn_if_thinking_ate_budget(
