@@ -108,8 +108,8 @@ async def test_a_cancelled_stream_frees_its_slot(limited: WandbEmulator) -> None
 
     task = asyncio.ensure_future(consume())
     await asyncio.wait_for(started.wait(), 5)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    task.cancel("the test cancels it")
+    with pytest.raises(asyncio.CancelledError, match="the test cancels it"):
         await task
     assert llm.concurrency.in_flight == 0
 

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
+from langchain_core.outputs import LLMResult
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableConfig
 
 from langchain_wandb import ChatWandbInference
 from langchain_wandb.testing import RAMBLING_JOKE, Reply, WandbEmulator
@@ -160,6 +162,23 @@ def test_logprobs_reach_response_metadata_in_order(
     assert all(entry["logprob"] <= 0 for entry in entries)
 
 
+class MetadataCollector(BaseCallbackHandler):
+    """Keeps the metadata a chat run starts with (where LangSmith's trace params go)."""
+
+    def __init__(self) -> None:
+        self.metadata: dict[str, Any] = {}
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.metadata = dict(metadata or {})
+
+
 def test_per_call_model_shows_in_metadata_and_trace_params(
     llm: ChatWandbInference, emulator: WandbEmulator
 ) -> None:
@@ -167,9 +186,10 @@ def test_per_call_model_shows_in_metadata_and_trace_params(
     assert emulator.chat_requests[-1]["model"] == "meta-llama/Llama-3.1-8B-Instruct"
     assert message.response_metadata["model_name"] == "meta-llama/Llama-3.1-8B-Instruct"
     assert "reasoning_content" not in message.additional_kwargs
-    ls = llm._get_ls_params(model="meta-llama/Llama-3.1-8B-Instruct")
-    assert ls["ls_provider"] == "wandb"
-    assert ls["ls_model_name"] == "meta-llama/Llama-3.1-8B-Instruct"
+    traced = MetadataCollector()
+    llm.invoke("hi", model="meta-llama/Llama-3.1-8B-Instruct", config={"callbacks": [traced]})
+    assert traced.metadata["ls_provider"] == "wandb"
+    assert traced.metadata["ls_model_name"] == "meta-llama/Llama-3.1-8B-Instruct"
 
 
 def test_reasoning_content_field_from_other_backends(
@@ -238,7 +258,7 @@ def test_stream_events_v3(llm: ChatWandbInference) -> None:
     stream = llm.stream_events("Tell me a rambling joke", version="v3")
     events = list(stream)
     assert events
-    assert stream.output.text == RAMBLING_JOKE  # type: ignore[attr-defined]
+    assert stream.output.text == RAMBLING_JOKE
 
 
 class TokenCollector(BaseCallbackHandler):
@@ -246,10 +266,11 @@ class TokenCollector(BaseCallbackHandler):
         self.tokens: list[str] = []
         self.ended = 0
 
-    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+    def on_llm_new_token(self, token: str | list[str | dict[str, Any]], **kwargs: Any) -> None:
+        assert isinstance(token, str)
         self.tokens.append(token)
 
-    def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         self.ended += 1
 
 
@@ -257,14 +278,17 @@ class AsyncTokenCollector(AsyncCallbackHandler):
     def __init__(self) -> None:
         self.tokens: list[str] = []
 
-    async def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+    async def on_llm_new_token(
+        self, token: str | list[str | dict[str, Any]], **kwargs: Any
+    ) -> None:
+        assert isinstance(token, str)
         self.tokens.append(token)
 
 
 @pytest.mark.parametrize("method", ["invoke", "stream"])
 def test_callbacks_get_every_token_once(llm: ChatWandbInference, method: str) -> None:
     handler = TokenCollector()
-    config = {"callbacks": [handler]}
+    config: RunnableConfig = {"callbacks": [handler]}
     if method == "invoke":
         llm.invoke("Tell me a rambling joke", config=config)
     else:

@@ -409,8 +409,8 @@ async def test_a_cancelled_waiter_frees_nothing_it_did_not_hold() -> None:
     held = take(governor)
     waiter = asyncio.ensure_future(governor.aacquire(later()))
     await await_for(lambda: governor.snapshot().queued == 1)
-    waiter.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    waiter.cancel("the test cancels it")
+    with pytest.raises(asyncio.CancelledError, match="the test cancels it"):
         await waiter
     assert (governor.snapshot().in_flight, governor.snapshot().queued) == (1, 0)
     held.release()
@@ -423,8 +423,8 @@ async def test_a_waiter_cancelled_just_after_being_granted_frees_that_slot() -> 
     waiter = asyncio.ensure_future(governor.aacquire(later()))
     await await_for(lambda: governor.snapshot().queued == 1)
     held.release()  # hands the slot to the waiter, which has not run yet
-    waiter.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    waiter.cancel("the test cancels it")
+    with pytest.raises(asyncio.CancelledError, match="the test cancels it"):
         await waiter
     assert governor.snapshot().in_flight == 0
 
@@ -443,8 +443,8 @@ async def test_a_cancelled_attempt_frees_its_slot() -> None:
     )
     await asyncio.wait_for(started.wait(), BOUND)
     assert governor.snapshot().in_flight == 1
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    task.cancel("the test cancels it")
+    with pytest.raises(asyncio.CancelledError, match="the test cancels it"):
         await task
     assert governor.snapshot().in_flight == 0
 
