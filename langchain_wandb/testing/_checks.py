@@ -1,8 +1,17 @@
 """The refusals W&B's vLLM backends send before generating: pure functions of a request.
 
-Messages are vLLM's own words (v0.10.2 to v0.17, the OpenAI server's `_validate_input`
-and the multimodal registry), in vLLM's error envelope, so code that reads them (retry
-logic, "context length" detection, trimming) behaves as it would against W&B.
+Messages, `param`s and order are vLLM 0.32's (the version tests/compat pins and records
+in tests/compat/samples/vllm-0.32.0.json), in vLLM's error envelope
+`{"error": {"message", "type", "param", "code"}}`, so code that reads them (retry logic,
+"context length" detection, trimming) behaves as it would against W&B. W&B serves recent
+vLLM: its catalogue (Qwen3.5, Gemma-4, GLM-5.1, DeepSeek-V4) needs releases far newer
+than 0.17, whose wording ("'max_tokens' or 'max_completion_tokens' is too large") the
+emulator used before.
+
+The context window, as vLLM 0.32 guards it: `max_tokens` over the window is refused; a
+prompt over it is refused (`param` `input_tokens`); otherwise the budget is cut to what
+the prompt leaves, so a prompt that fills the window exactly leaves a budget of 0 and gets
+"max_tokens must be at least 1, got 0" (a context overflow in disguise).
 """
 
 from __future__ import annotations
@@ -14,6 +23,34 @@ from langchain_wandb.testing._models import EmulatedModel
 
 _IMAGE_PARTS = frozenset({"image_url", "input_image", "image"})
 
+#: vLLM's `max_logprobs` default: more `top_logprobs` than this is refused.
+MAX_LOGPROBS = 20
+
+# vLLM names errors by exception class; W&B's gateway answers 401/402/403/429 itself, in
+# OpenAI's words (W&B documents their messages only).
+_ERROR_TYPES = {
+    400: "BadRequestError",
+    401: "authentication_error",
+    402: "insufficient_quota",
+    403: "permission_denied",
+    404: "NotFoundError",
+    429: "rate_limit_exceeded",
+    501: "NotImplementedError",
+    503: "ServiceUnavailableError",
+}
+
+
+def error_type(status: int) -> str:
+    """The error `type` sent with an HTTP status (vLLM's names; the gateway's for its own)."""
+    return _ERROR_TYPES.get(status, "InternalServerError" if status >= 500 else "BadRequestError")
+
+
+def error_body(status: int, message: str, param: str | None = None) -> dict[str, Any]:
+    """An error body in vLLM's envelope: `code` repeats the HTTP status."""
+    return {
+        "error": {"message": message, "type": error_type(status), "param": param, "code": status}
+    }
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -23,6 +60,9 @@ class Refusal:
     message: str
     type: str
     param: str | None = None
+    in_stream: bool = False
+    """vLLM finds this one while generating: a streamed request gets a 200 stream holding
+    one `data: {"error": ...}` event, then `data: [DONE]`."""
 
     def body(self) -> dict[str, Any]:
         """The JSON body, in vLLM's envelope (`code` repeats the status)."""
@@ -43,6 +83,12 @@ def requested_max_tokens(body: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _budget_field(body: dict[str, Any]) -> str:
+    return (
+        "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
+    )
+
+
 def has_images(body: dict[str, Any]) -> bool:
     """Whether any message carries an image content part."""
     for message in body.get("messages") or []:
@@ -55,27 +101,47 @@ def has_images(body: dict[str, Any]) -> bool:
 
 
 def refusal_for(body: dict[str, Any], model: EmulatedModel, prompt_tokens: int) -> Refusal | None:
-    """What vLLM would refuse this request with, or None when it would answer."""
+    """What vLLM 0.32 would refuse this request with, or None when it would answer."""
     max_tokens = requested_max_tokens(body)
     if max_tokens is not None and max_tokens < 1:
-        return _bad_request(f"max_tokens must be at least 1, got {max_tokens}.", "max_tokens")
+        return _too_small(max_tokens)
+    window = model.context_window
+    if window is not None and max_tokens is not None and max_tokens > window:
+        field = _budget_field(body)
+        return _bad_request(
+            f"{field}={max_tokens} cannot be greater than max_model_len={window}. Please "
+            f"request fewer output tokens. (parameter={field}, value={max_tokens})",
+            field,
+        )
     if has_images(body) and not model.vision:
         return _bad_request(f"{model.id} is not a multimodal model")
-    window = model.context_window
-    if window is None:
-        return None
-    if prompt_tokens >= window:
+    if window is not None and prompt_tokens > window:
+        # vLLM tokenizes at most window + 1 tokens, so it reports "at least" that many.
         return _bad_request(
-            f"This model's maximum context length is {window} tokens. However, your request "
-            f"has {prompt_tokens} input tokens. Please reduce the length of the input messages."
+            f"This model's maximum context length is {window} tokens. However, your prompt "
+            f"contains at least {window + 1} input tokens, which exceeds this limit even "
+            "without any output tokens. Please reduce the length of the input prompt. "
+            f"(parameter=input_tokens, value={window + 1})",
+            "input_tokens",
         )
-    if max_tokens is not None and prompt_tokens + max_tokens > window:
-        return _bad_request(
-            f"'max_tokens' or 'max_completion_tokens' is too large: {max_tokens}. This model's "
-            f"maximum context length is {window} tokens and your request has {prompt_tokens} "
-            f"input tokens ({max_tokens} > {window} - {prompt_tokens})."
+    if window is not None and prompt_tokens == window:
+        return _too_small(0)
+    top = body.get("top_logprobs")
+    if body.get("logprobs") and isinstance(top, int) and top > MAX_LOGPROBS:
+        message = (
+            f"Requested sample logprobs of {top}, which is greater than max allowed: "
+            f"{MAX_LOGPROBS} (parameter=logprobs, value={top})"
         )
+        return Refusal(400, message, "BadRequestError", "logprobs", in_stream=True)
     return None
+
+
+def _too_small(max_tokens: int) -> Refusal:
+    return _bad_request(
+        f"max_tokens must be at least 1, got {max_tokens}. "
+        f"(parameter=max_tokens, value={max_tokens})",
+        "max_tokens",
+    )
 
 
 def _bad_request(message: str, param: str | None = None) -> Refusal:

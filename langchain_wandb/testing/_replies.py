@@ -1,7 +1,8 @@
-"""Scripted replies and how the emulator turns them into W&B wire data."""
+"""Scripted replies and how the emulator turns them into W&B wire data (vLLM 0.32's shapes)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -23,6 +24,19 @@ RAMBLING_JOKE = (
     "fish. Not a big fish, mind you, more of a medium, thoughtful fish. He asks the "
     "librarian for books about paranoia. She leans in and whispers: they're right behind "
     "you. The fish, who had been quiet until then, says it always knew."
+)
+
+#: The `system_fingerprint` vLLM 0.32 sends (the version, then a hash of its config).
+SYSTEM_FINGERPRINT = "vllm-0.32.0-" + hashlib.blake2b(b"wandb-emulator", digest_size=4).hexdigest()
+
+# Keys a vLLM 0.32 chat completion carries as null (besides `service_tier`).
+_NULL_RESPONSE_KEYS = (
+    "prompt_logprobs",
+    "prompt_token_ids",
+    "prompt_text",
+    "kv_transfer_params",
+    "ec_transfer_params",
+    "metrics",
 )
 
 #: Default reasoning for models that think before answering.
@@ -68,17 +82,20 @@ class Reply:
     reasoning_field: Literal["reasoning", "reasoning_content"] = "reasoning"
     """The delta field carrying reasoning (W&B documents `reasoning`)."""
     tool_calls: list[ToolCallReply] = field(default_factory=list)
-    """Tool calls to make; the finish reason becomes `tool_calls`."""
+    """Tool calls to make; the finish reason becomes `tool_calls` (`stop` when the request
+    named the tool, as vLLM finishes a named `tool_choice`)."""
     tool_call_index: Literal["normal", "omit", "zero"] = "normal"
     """How tool-call fragments carry `index`: per call, not at all, or all on 0."""
     finish_reason: str | None = None
-    """Finish reason; None means `tool_calls` or `stop`."""
+    """Finish reason; None means `tool_calls` or `stop`. `length` rides the last token's
+    chunk, others an empty delta (vLLM's way)."""
     model: str | None = None
     """Model id reported in chunks; None echoes the requested model."""
     usage: dict[str, Any] | None = None
     """Usage to report; None computes it from the streamed pieces."""
-    cached_tokens: int = 0
-    """`prompt_tokens_details.cached_tokens` to report."""
+    cached_tokens: int | None = None
+    """`prompt_tokens_details.cached_tokens` to report (prefix caching, `cache_salt`);
+    None: no details, as vLLM sends them (absent in streams, null otherwise)."""
     pieces_per_chunk: int = 1
     """How many text pieces go into one content delta."""
     delay: float = 0.0
@@ -188,7 +205,11 @@ def prompt_tokens_of(request: dict[str, Any]) -> int:
 
 @dataclass
 class RenderedReply:
-    """A reply resolved against one request: what to stream and what to report."""
+    """A reply resolved against one request: what to stream and what to report.
+
+    The wire shapes are vLLM 0.32's (module docstring of `langchain_wandb.testing._server`
+    lists what is matched and what is not).
+    """
 
     reply: Reply
     model: str
@@ -203,6 +224,8 @@ class RenderedReply:
     top_logprobs: int | None = None
     """None: no logprobs asked for; else how many alternatives per token."""
     created: int = field(default_factory=lambda: int(time.time()))
+    named_tool_choice: bool = False
+    """Whether the request named the tool to call (vLLM then finishes with `stop`)."""
 
     @classmethod
     def resolve(
@@ -216,6 +239,8 @@ class RenderedReply:
 
         The budget is spent as W&B's backends spend it: reasoning first, then content,
         then one token per tool call; a reply that does not fit finishes with `length`.
+        Like vLLM 0.32, the budget is at most what the prompt leaves of the context window
+        (the whole of it when `max_tokens` is not sent).
         """
         model = reply.model or str(request.get("model") or "unknown-model")
         content = reply.content
@@ -229,7 +254,11 @@ class RenderedReply:
         reasoning_tokens, content_tokens = tokens_of(reasoning), tokens_of(content)
         tool_calls = list(reply.tool_calls)
         wanted = len(reasoning_tokens) + len(content_tokens) + len(tool_calls)
+        prompt_tokens = prompt_tokens_of(request)
         budget = requested_max_tokens(request)
+        if served is not None and served.context_window is not None:
+            room = max(served.context_window - prompt_tokens, 0)
+            budget = room if budget is None else min(budget, room)
         if budget is not None and wanted > budget:
             reasoning_tokens = reasoning_tokens[:budget]
             content_tokens = content_tokens[: budget - len(reasoning_tokens)]
@@ -239,21 +268,28 @@ class RenderedReply:
             model=model,
             content=_group(content_tokens, reply.pieces_per_chunk),
             reasoning=reasoning_tokens,
-            prompt_tokens=prompt_tokens_of(request),
+            prompt_tokens=prompt_tokens,
             response_id=response_id,
             tool_calls=tool_calls,
             cut=budget is not None and wanted > budget,
             top_logprobs=int(request.get("top_logprobs") or 0) if request.get("logprobs") else None,
+            named_tool_choice=isinstance(request.get("tool_choice"), dict),
         )
 
     @property
     def finish_reason(self) -> str:
-        """The finish reason to send (`length` when `max_tokens` cut the answer)."""
+        """The finish reason to send.
+
+        `length` when `max_tokens` cut the answer; else the scripted one; else, with tool
+        calls, `stop` for a named tool choice and `tool_calls` otherwise (vLLM's way).
+        """
         if self.cut:
             return "length"
         if self.reply.finish_reason:
             return self.reply.finish_reason
-        return "tool_calls" if self.tool_calls else "stop"
+        if self.tool_calls and not self.named_tool_choice:
+            return "tool_calls"
+        return "stop"
 
     def event_tokens(self, event: dict[str, Any]) -> int:
         """How many tokens a stream event carries (for pacing)."""
@@ -266,19 +302,30 @@ class RenderedReply:
             return 1
         return sum(1 for call in delta.get("tool_calls") or [] if call.get("id"))
 
-    def usage(self, completion_tokens: int | None = None) -> dict[str, Any]:
-        """The usage object (exact counts unless the reply scripts its own)."""
+    def usage(
+        self, completion_tokens: int | None = None, *, streamed: bool = False
+    ) -> dict[str, Any]:
+        """The usage object (exact counts unless the reply scripts its own).
+
+        `prompt_tokens_details` is vLLM's: absent in streams and null otherwise, unless
+        the reply scripts `cached_tokens` (then `{"cached_tokens": n}` in both).
+        """
         if self.reply.usage is not None:
             return self.reply.usage
         if completion_tokens is None:
             completion_tokens = self.completion_tokens
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": completion_tokens,
             "total_tokens": self.prompt_tokens + completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": self.reply.cached_tokens},
-            "completion_tokens_details": {"reasoning_tokens": len(self.reasoning)},
+            "completion_tokens": completion_tokens,
         }
+        cached = self.reply.cached_tokens
+        if cached is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": cached}
+        elif not streamed:
+            usage["prompt_tokens_details"] = None
+        usage["completion_tokens_details"] = {"reasoning_tokens": len(self.reasoning)}
+        return usage
 
     @property
     def completion_tokens(self) -> int:
@@ -286,20 +333,25 @@ class RenderedReply:
         content_tokens = sum(len(tokens_of(text)) for text in self.content)
         return len(self.reasoning) + content_tokens + len(self.tool_calls)
 
-    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish_reason}
-        if self.top_logprobs is not None and delta.get("content"):
-            choice["logprobs"] = self.logprobs(tokens_of(delta["content"]))
+    def _envelope(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "id": self.response_id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
-            "choices": [choice],
+            "choices": choices,
         }
 
+    def _chunk(self, delta: dict[str, Any]) -> dict[str, Any]:
+        text = delta.get("content") or delta.get(self.reply.reasoning_field)
+        logprobs = None
+        if self.top_logprobs is not None and isinstance(text, str) and text:
+            logprobs = self.logprobs(tokens_of(text))
+        choice = {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": None}
+        return self._envelope([{**choice, "token_ids": None}])
+
     def logprobs(self, pieces: list[str]) -> dict[str, Any]:
-        """OpenAI-style `logprobs` for content pieces: made-up but deterministic values."""
+        """vLLM-style `logprobs` for pieces: made-up but deterministic values, no `refusal`."""
         entries = []
         for piece in pieces:
             chosen = _token_logprob(piece, -(len(piece) % 4) / 4)
@@ -309,73 +361,81 @@ class RenderedReply:
             ]
             top = [chosen, *alternatives] if self.top_logprobs else []
             entries.append({**chosen, "top_logprobs": top})
-        return {"content": entries, "refusal": None}
+        return {"content": entries}
 
-    def stream_events(self) -> list[dict[str, Any]]:
-        """The chunk objects of the stream, in order (faults excluded)."""
+    def stream_events(self, *, include_usage: bool = True) -> list[dict[str, Any]]:
+        """The chunk objects of the stream, in order (faults excluded), as vLLM 0.32 sends them.
+
+        `length` rides the chunk with the last token; `stop` and `tool_calls` come on an
+        empty delta. The fingerprint rides the usage chunk, or the finish chunk when usage
+        was not asked for (`include_usage` False: no usage anywhere).
+        """
         reply = self.reply
-        events = [self._chunk({"role": "assistant", "content": ""})]
-        events += [self._chunk({reply.reasoning_field: piece}) for piece in self.reasoning]
-        events += [self._chunk({"content": piece}) for piece in self.content]
+        role = {"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None}
+        first = self._envelope([{**role, "finish_reason": None}])
+        tokens = [self._chunk({reply.reasoning_field: piece}) for piece in self.reasoning]
+        tokens += [self._chunk({"content": piece}) for piece in self.content]
         for position, call in enumerate(self.tool_calls):
-            events += self._tool_call_events(position, call)
-        events.append(self._chunk({}, self.finish_reason))
+            tokens += self._tool_call_events(position, call)
+        finish_reason = self.finish_reason
+        # `length` rides the last token's chunk; other reasons come on an empty delta.
+        finish = tokens.pop() if finish_reason == "length" and tokens else self._chunk({})
+        events = [{**first, "prompt_token_ids": None, "prompt_text": None}, *tokens]
+        events.append(self._finished(finish, finish_reason))
         if reply.duplicate_finish:
-            events.append(self._chunk({}, self.finish_reason))
+            events.append(self._finished(self._chunk({}), finish_reason))
+        if not include_usage:
+            events[-1]["system_fingerprint"] = SYSTEM_FINGERPRINT
+            return events
         if reply.continuous_usage:
             produced = 0
             for event in events:
                 delta = event["choices"][0]["delta"]
                 produced += 1 if delta.get("content") or delta.get(reply.reasoning_field) else 0
-                event["usage"] = self.usage(produced)
-        events.append(
-            {
-                "id": self.response_id,
-                "object": "chat.completion.chunk",
-                "created": self.created,
-                "model": self.model,
-                "choices": [],
-                "usage": self.usage(),
-            }
-        )
+                event["usage"] = self.usage(produced, streamed=True)
+        usage = {**self._envelope([]), "usage": self.usage(streamed=True)}
+        events.append({**usage, "system_fingerprint": SYSTEM_FINGERPRINT})
         return events
+
+    @staticmethod
+    def _finished(event: dict[str, Any], finish_reason: str) -> dict[str, Any]:
+        choice = event["choices"][0]
+        token_ids = choice.pop("token_ids", None)
+        choice.update(finish_reason=finish_reason, stop_reason=None, token_ids=token_ids)
+        return event
 
     def _tool_call_events(self, position: int, call: ToolCallReply) -> list[dict[str, Any]]:
         mode = self.reply.tool_call_index
-        call_id = self._call_id(position, call)
+        index = {"normal": position, "zero": 0}.get(mode)
 
-        def fragment(body: dict[str, Any]) -> dict[str, Any]:
-            if mode == "normal":
-                body = {"index": position, **body}
-            elif mode == "zero":
-                body = {"index": 0, **body}
-            return self._chunk({"tool_calls": [body]})
+        def fragment(head: dict[str, Any], function: dict[str, Any]) -> dict[str, Any]:
+            body = {**head, **({} if index is None else {"index": index}), "function": function}
+            return self._chunk({"content": None, "tool_calls": [body]})
 
         arguments = call.arguments_json()
-        events = [
-            fragment(
-                {
-                    "id": call_id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": ""},
-                }
-            )
-        ]
+        head = {"id": self._call_id(position, call), "type": "function"}
+        events = [fragment(head, {"name": call.name})]
         step = max(1, len(arguments) // 3 or 1)
         events += [
-            fragment({"function": {"arguments": arguments[start : start + step]}})
+            fragment({}, {"arguments": arguments[start : start + step]})
             for start in range(0, len(arguments), step)
         ]
         return events
 
     def _call_id(self, position: int, call: ToolCallReply) -> str:
-        return call.id or f"call_{self.response_id[-6:]}_{position}"
+        if call.id:
+            return call.id
+        digest = hashlib.blake2b(f"{self.response_id}/{position}".encode(), digest_size=8)
+        return f"chatcmpl-tool-{digest.hexdigest()}"
 
     def completion(self) -> dict[str, Any]:
-        """The non-streaming chat completion object."""
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.content)}
-        if self.reasoning:
-            message[self.reply.reasoning_field] = "".join(self.reasoning)
+        """The non-streaming chat completion object, with vLLM 0.32's null extras."""
+        reasoning = "".join(self.reasoning) or None
+        content: str | None = "".join(self.content)
+        if not content and reasoning and not self.tool_calls:
+            content = None  # vLLM: still thinking when cut off, no answer yet
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        message.update(refusal=None, annotations=None, audio=None, function_call=None)
         if self.tool_calls:
             message["tool_calls"] = [
                 {
@@ -385,17 +445,26 @@ class RenderedReply:
                 }
                 for position, call in enumerate(self.tool_calls)
             ]
-        completion: dict[str, Any] = {
+        if self.reply.reasoning_field == "reasoning":
+            message["reasoning"] = reasoning
+        elif reasoning:
+            message[self.reply.reasoning_field] = reasoning
+        logprobs = None
+        if self.top_logprobs is not None:
+            logprobs = self.logprobs([*self.reasoning, *tokens_of("".join(self.content))])
+        choice = {"index": 0, "message": message, "logprobs": logprobs}
+        choice.update(finish_reason=self.finish_reason, stop_reason=None, token_ids=None)
+        return {
             "id": self.response_id,
             "object": "chat.completion",
             "created": self.created,
             "model": self.model,
-            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
+            "choices": [{**choice, "routed_experts": None}],
+            "service_tier": None,
+            "system_fingerprint": SYSTEM_FINGERPRINT,
             "usage": self.usage(),
+            **dict.fromkeys(_NULL_RESPONSE_KEYS),
         }
-        if self.top_logprobs is not None:
-            completion["choices"][0]["logprobs"] = self.logprobs(tokens_of("".join(self.content)))
-        return completion
 
 
 def _token_logprob(token: str, logprob: float) -> dict[str, Any]:

@@ -1,4 +1,37 @@
-"""A local HTTP server that speaks W&B Inference's wire format."""
+"""A local HTTP server that speaks W&B Inference's wire format.
+
+W&B serves its models with vLLM behind a gateway of its own, so the emulator sends what a
+vLLM 0.32 server sends (tests/compat checks it against one, shape by shape):
+
+- Streams: a role chunk `{"role": "assistant", "content": ""}` with `logprobs: null` and
+  null `prompt_token_ids`/`prompt_text`; one chunk per token with `logprobs` and null
+  `token_ids`; `finish_reason` `length` on the chunk with the last token, `stop` and
+  `tool_calls` on an empty delta, with `stop_reason: null`; then, when
+  `stream_options.include_usage` is set, a usage chunk with `choices: []`; the
+  `system_fingerprint` (`vllm-0.32.0-...`) rides the usage chunk, or the finish chunk
+  without usage. Usage has no `prompt_tokens_details` in streams (null in plain answers)
+  unless a `Reply` scripts `cached_tokens` (W&B documents them for prefix caching).
+- Tool calls: the first fragment `{"id": "chatcmpl-tool-<hex>", "type": "function",
+  "index": i, "function": {"name": ...}}` without `arguments`, then
+  `{"index": i, "function": {"arguments": ...}}` fragments, each delta with
+  `"content": null`. A named `tool_choice` finishes with `stop`, others with `tool_calls`.
+- Plain answers carry vLLM's null extras (`refusal`, `annotations`, `audio`,
+  `function_call`, `reasoning` on the message; `stop_reason`, `token_ids`,
+  `routed_experts` on the choice; `service_tier`, `prompt_logprobs`, ...); content is null
+  when the budget ran out while reasoning, "" beside tool calls.
+- Logprobs (`{"content": [...]}`, no `refusal` key) cover reasoning tokens too.
+- Errors use vLLM's envelope `{"error": {"message", "type", "param", "code": status}}`
+  with its type names (`BadRequestError`, `NotFoundError`, `InternalServerError`);
+  refusals are vLLM 0.32's (see `_checks`), `top_logprobs` > 20 in a stream is a 200
+  stream holding one error event.
+
+Kept as W&B has it, not as vLLM: `model` echoes the requested id (vLLM reports its first
+served name for any alias); `GET /models` lists W&B's documented entries
+(`owned_by: "system"`, no `max_model_len` or `permission`); the gateway's own errors
+(401, 402, 403, 429) keep OpenAI-style types. Not emulated: token text, `stop` sequences
+(`stop_reason` is always null), logprobs of tool-call tokens, vLLM's validation of every
+request field.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +53,7 @@ from typing import Any
 
 from langchain_wandb.models import ReasoningMode, catalogue
 from langchain_wandb.testing._auto import automatic_reply
-from langchain_wandb.testing._checks import Refusal, refusal_for, unknown_model
+from langchain_wandb.testing._checks import Refusal, error_body, refusal_for, unknown_model
 from langchain_wandb.testing._concurrency import (
     CONCURRENCY_MESSAGE,
     ConcurrencyGate,
@@ -32,16 +65,6 @@ from langchain_wandb.testing._replies import RenderedReply, Reply, prompt_tokens
 #: Models the emulator lists at `GET /models`: the packaged catalogue snapshot.
 EMULATED_MODELS = tuple(catalogue())
 _PROJECT = re.compile(r"^[^/\s]+/[^/\s]+$")
-
-_STATUS_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "insufficient_quota",
-    403: "permission_denied",
-    404: "not_found_error",
-    422: "invalid_request_error",
-    429: "rate_limit_exceeded",
-}
 
 
 @dataclass(frozen=True)
@@ -363,7 +386,10 @@ class _Handler(BaseHTTPRequestHandler):
         # A scripted reply stands for the model's answer: a request vLLM refuses never
         # reaches the model, so it leaves the script untouched.
         if (refusal := refusal_for(body, model, prompt_tokens_of(body))) is not None:
-            self._send_refusal(refusal)
+            if refusal.in_stream and body.get("stream"):
+                self._stream_refusal(refusal)
+            else:
+                self._send_refusal(refusal)
             return
         self._answer(self.emulator._next_reply(body), body, model)
 
@@ -448,11 +474,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send_error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        kind = _STATUS_TYPES.get(status, "server_error")
-        self._send_json(status, {"error": {"message": message, "type": kind}}, headers)
+        self._send_json(status, error_body(status, message), headers)
 
     def _send_refusal(self, refusal: Refusal) -> None:
         self._send_json(refusal.status, refusal.body())
+
+    def _start_stream(self, headers: dict[str, str]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def _stream_refusal(self, refusal: Refusal) -> None:
+        self._start_stream({})
+        self._write_chunk(f"data: {json.dumps(refusal.body())}\n\ndata: [DONE]\n\n".encode())
+        self._write_chunk(b"")
+        self.wfile.flush()
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -460,19 +500,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, rendered: RenderedReply, body: dict[str, Any], pace: _Pace) -> None:
         reply = rendered.reply
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        events = rendered.stream_events()
-        if not include_usage:
-            events = [e for e in events if e["choices"]]
-            for event in events:
-                event.pop("usage", None)
+        events = rendered.stream_events(include_usage=include_usage)
         newline = "\r\n" if reply.crlf else "\n"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
+        self._start_stream(reply.headers)
         self.emulator._count("active_streams", 1)
         try:
             self._write_events(events, rendered, newline, pace)
@@ -510,7 +540,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
                     return
                 if fault == "error":
-                    error = {"error": {"message": reply.error_message, "type": "server_error"}}
+                    error = error_body(500, reply.error_message)
                     emit(f"data: {json.dumps(error)}{newline}{newline}")
                     break
                 if fault == "malformed":

@@ -54,26 +54,53 @@ def test_unknown_model_is_vllms_404() -> None:
     }
 
 
-def test_a_prompt_that_fills_the_window_is_refused() -> None:
-    refusal = refusal_for(request(), TEXT_ONLY, prompt_tokens=100)
+def test_a_prompt_over_the_window_is_refused_with_vllm_032s_words() -> None:
+    refusal = refusal_for(request(), TEXT_ONLY, prompt_tokens=101)
     assert refusal is not None
-    assert refusal.status == 400
+    assert (refusal.status, refusal.param) == (400, "input_tokens")
     assert refusal.message == (
-        "This model's maximum context length is 100 tokens. However, your request has 100 "
-        "input tokens. Please reduce the length of the input messages."
+        "This model's maximum context length is 100 tokens. However, your prompt contains at "
+        "least 101 input tokens, which exceeds this limit even without any output tokens. "
+        "Please reduce the length of the input prompt. (parameter=input_tokens, value=101)"
     )
     assert refusal_for(request(), TEXT_ONLY, prompt_tokens=99) is None
 
 
-@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
-def test_prompt_plus_max_tokens_over_the_window_is_refused(field: str) -> None:
-    refusal = refusal_for(request(**{field: 31}), TEXT_ONLY, prompt_tokens=70)
+def test_a_prompt_that_fills_the_window_leaves_a_budget_of_zero() -> None:
+    refusal = refusal_for(request(), TEXT_ONLY, prompt_tokens=100)
     assert refusal is not None
-    assert refusal.message == (
-        "'max_tokens' or 'max_completion_tokens' is too large: 31. This model's maximum "
-        "context length is 100 tokens and your request has 70 input tokens (31 > 100 - 70)."
+    assert (
+        refusal.message == "max_tokens must be at least 1, got 0. (parameter=max_tokens, value=0)"
     )
-    assert refusal_for(request(**{field: 30}), TEXT_ONLY, prompt_tokens=70) is None
+
+
+@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
+def test_max_tokens_over_the_window_is_refused_but_prompt_plus_max_tokens_is_not(
+    field: str,
+) -> None:
+    refusal = refusal_for(request(**{field: 101}), TEXT_ONLY, prompt_tokens=1)
+    assert refusal is not None
+    assert refusal.param == field
+    assert refusal.message == (
+        f"{field}=101 cannot be greater than max_model_len=100. Please request fewer output "
+        f"tokens. (parameter={field}, value=101)"
+    )
+    assert refusal_for(request(**{field: 100}), TEXT_ONLY, prompt_tokens=70) is None
+
+
+def test_the_budget_is_cut_to_what_the_prompt_leaves_of_the_window() -> None:
+    reply = Reply(content=" ".join(["w"] * 200))
+    body = request(max_tokens=100)
+    cut = RenderedReply.resolve(reply, body, "chatcmpl-test01", TEXT_ONLY)
+    assert cut.completion_tokens == 100 - prompt_tokens_of(body)
+    assert cut.finish_reason == "length"
+
+
+def test_too_many_top_logprobs_is_refused_inside_a_stream() -> None:
+    refusal = refusal_for(request(logprobs=True, top_logprobs=21), TEXT_ONLY, prompt_tokens=1)
+    assert refusal is not None
+    assert (refusal.param, refusal.in_stream) == ("logprobs", True)
+    assert refusal_for(request(logprobs=True, top_logprobs=20), TEXT_ONLY, prompt_tokens=1) is None
 
 
 def test_no_window_means_no_context_check() -> None:
@@ -84,7 +111,9 @@ def test_no_window_means_no_context_check() -> None:
 def test_a_budget_below_one_is_refused(budget: int) -> None:
     refusal = refusal_for(request(max_tokens=budget), TEXT_ONLY, prompt_tokens=1)
     assert refusal is not None
-    assert refusal.message == f"max_tokens must be at least 1, got {budget}."
+    assert refusal.message == (
+        f"max_tokens must be at least 1, got {budget}. (parameter=max_tokens, value={budget})"
+    )
 
 
 def test_images_to_a_text_only_model_are_refused_and_accepted_by_a_vision_model() -> None:
