@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
 import socket
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -26,10 +28,18 @@ from langchain_core.exceptions import (
 )
 from langchain_core.load import dumps
 from langchain_core.messages import ChatMessage, HumanMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.rate_limiters import InMemoryRateLimiter
+from pydantic import SecretStr
+from tenacity import RetryCallState
 
-from langchain_wandb import ChatWandbInference
-from langchain_wandb._errors import StreamEndedEarlyError, StreamTimeoutError, WandbStreamError
+from langchain_wandb import (
+    ChatWandbInference,
+    StreamEndedEarlyError,
+    StreamTimeoutError,
+    WandbStreamError,
+)
+from langchain_wandb._clients import MAX_CLIENTS
 from langchain_wandb.testing import RAMBLING_JOKE, Reply, WandbEmulator
 from langchain_wandb.testing._replies import tokens_of
 from tests.integration_tests.raw_server import http_response, raw_server
@@ -37,7 +47,7 @@ from tests.integration_tests.raw_server import http_response, raw_server
 SECRET = "sk-wandb-SECRET-0123456789"
 
 
-def wait_until(condition: Any, seconds: float = 5.0) -> bool:
+def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
@@ -70,7 +80,7 @@ async def test_connection_drop_before_first_byte_is_retried(emulator: WandbEmula
 @pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 422])
 def test_client_errors_are_not_retried(emulator: WandbEmulator, status: int) -> None:
     emulator.script(Reply(status=status))
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError, match=rf"Server said \({status}\): Emulated error"):
         emulator.chat_model(max_retries=3).invoke("hi")
     assert len(emulator.chat_requests) == 1
 
@@ -84,7 +94,9 @@ def test_retries_stop_at_max_retries(emulator: WandbEmulator) -> None:
 
 def test_quota_429_is_not_retried(emulator: WandbEmulator) -> None:
     emulator.script(Reply(status=429, error_message="You exceeded your current quota"))
-    with pytest.raises(ModelRateLimitError):
+    with pytest.raises(
+        ModelRateLimitError, match=r"Server said \(429\): You exceeded your current quota"
+    ):
         emulator.chat_model(max_retries=3).invoke("hi")
     assert len(emulator.chat_requests) == 1
 
@@ -96,19 +108,11 @@ def test_retry_after_is_honoured(emulator: WandbEmulator) -> None:
     assert time.monotonic() - started >= 0.3
 
 
-def _status_error(status: int, headers: dict[str, str]) -> openai.APIStatusError:
-    import httpx2
-
-    request = httpx2.Request("POST", "http://x/v1/chat/completions")
-    response = httpx2.Response(status, headers=headers, request=request)
-    return openai.APIStatusError("boom", response=response, body=None)
-
-
 class RetryRecorder(BaseCallbackHandler):
     def __init__(self) -> None:
-        self.retries: list[Any] = []
+        self.retries: list[RetryCallState] = []
 
-    def on_retry(self, retry_state: Any, **kwargs: Any) -> None:
+    def on_retry(self, retry_state: RetryCallState, **kwargs: Any) -> None:
         self.retries.append(retry_state)
 
 
@@ -119,6 +123,7 @@ def test_retries_reach_callbacks(emulator: WandbEmulator) -> None:
     assert len(recorder.retries) == 1
     state = recorder.retries[0]
     assert state.attempt_number == 1
+    assert state.outcome is not None
     assert isinstance(state.outcome.exception(), openai.InternalServerError)
 
 
@@ -152,7 +157,7 @@ def test_errors_are_typed_for_core_and_sdk(
     emulator.add_model("org/some-model")
     emulator.script(Reply(status=status, error_message=message))
     llm = emulator.chat_model(max_retries=0, model="org/some-model", adaptive_concurrency=False)
-    with pytest.raises(core_type) as info:
+    with pytest.raises(core_type, match=re.escape(f"Server said ({status}): {message}")) as info:
         llm.invoke("hi")
     assert isinstance(info.value, sdk_type)
     assert hint in str(info.value)
@@ -163,7 +168,9 @@ def test_errors_are_typed_for_core_and_sdk(
 
 
 def test_connection_refused_is_a_connection_error() -> None:
-    llm = ChatWandbInference(api_key="k", base_url="http://127.0.0.1:9/v1", max_retries=0)
+    llm = ChatWandbInference(
+        api_key=SecretStr("k"), base_url="http://127.0.0.1:9/v1", max_retries=0
+    )
     with pytest.raises(ModelConnectionError, match="Could not reach W&B Inference"):
         llm.invoke("hi")
 
@@ -174,7 +181,10 @@ def test_api_key_never_leaks(emulator: WandbEmulator, caplog: pytest.LogCaptureF
         Reply(status=503, echo_auth=True, headers={"Retry-After": "0"}),
         Reply(status=401, echo_auth=True),
     )
-    with caplog.at_level(logging.DEBUG), pytest.raises(ModelAuthenticationError) as info:
+    with (
+        caplog.at_level(logging.DEBUG),
+        pytest.raises(ModelAuthenticationError, match="Check WANDB_API_KEY") as info,
+    ):
         llm.invoke("hi")
     text = "".join(traceback.format_exception(info.value))
     assert "Bearer" in text  # the server's message is kept...
@@ -191,7 +201,7 @@ def test_error_event_mid_stream_raises_after_partial_text(
     emulator.script(
         Reply(content="one two three four", error_after=2, error_message="GPU fell over")
     )
-    seen = []
+    seen: list[str] = []
     with pytest.raises(WandbStreamError, match="error mid-stream: GPU fell over"):
         for chunk in llm.stream("hi"):
             seen.append(chunk.text)
@@ -239,16 +249,18 @@ async def test_stream_errors_carry_what_arrived(emulator: WandbEmulator, api: st
         Reply(content="a b c d", reasoning="", stall_after=2, stall_seconds=1.0),
         Reply(content="a b", reasoning="", error_after=0),
     )
-    errors = []
-    for _ in range(2):
-        with pytest.raises(WandbStreamError) as info:
-            if api == "sync":
-                llm.invoke("hi")
-            else:
-                await llm.ainvoke("hi")
-        errors.append(info.value)
-    timeout, error_event = errors
-    assert isinstance(timeout, StreamTimeoutError)
+
+    async def call() -> None:
+        if api == "sync":
+            llm.invoke("hi")
+        else:
+            await llm.ainvoke("hi")
+
+    with pytest.raises(StreamTimeoutError, match="stream_idle_timeout") as stalled:
+        await call()
+    with pytest.raises(WandbStreamError, match="error mid-stream") as failed:
+        await call()
+    timeout, error_event = stalled.value, failed.value
     assert timeout.partial is not None
     assert timeout.partial.content == "a b"
     # Only the role chunk arrived before the error event: no text, but the response's identity.
@@ -270,7 +282,7 @@ def test_malformed_non_streaming_body_raises() -> None:
         conn.sendall(http_response(200, b"<html>oops</html>", content_type="text/html"))
 
     with raw_server(not_json) as server:
-        llm = ChatWandbInference(base_url=server.base_url, api_key="k", streaming=False)
+        llm = ChatWandbInference(base_url=server.base_url, api_key=SecretStr("k"), streaming=False)
         with pytest.raises(WandbStreamError, match=r"not a JSON object: '<html>oops</html>'"):
             llm.invoke("hi")
 
@@ -322,8 +334,8 @@ async def test_cancelling_astream_task_closes_the_response(
 
     task = asyncio.create_task(consume())
     await started.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    task.cancel("the test cancels it")
+    with pytest.raises(asyncio.CancelledError, match="the test cancels it"):
         await task
     assert await asyncio.to_thread(wait_until, lambda: emulator.active_streams == 0, 2.0)
 
@@ -332,8 +344,10 @@ async def test_wait_for_timeout_closes_the_response(
     llm: ChatWandbInference, emulator: WandbEmulator
 ) -> None:
     emulator.script(Reply(content=RAMBLING_JOKE * 5, delay=0.01))
-    with pytest.raises(asyncio.TimeoutError):
+    # wait_for's own bare TimeoutError (empty message), not one of the model's timeouts.
+    with pytest.raises(TimeoutError, match=r"^$") as info:
         await asyncio.wait_for(llm.ainvoke("hi"), timeout=0.2)
+    assert type(info.value) is TimeoutError
     assert await asyncio.to_thread(wait_until, lambda: emulator.active_streams == 0, 2.0)
 
 
@@ -352,12 +366,14 @@ def test_constructing_models_opens_no_connections(emulator: WandbEmulator) -> No
 
 
 def test_client_cache_is_bounded(emulator: WandbEmulator) -> None:
-    from langchain_wandb import _clients
-
-    for i in range(_clients.MAX_CLIENTS + 8):
-        emulator.chat_model(timeout=100 + i).invoke("hi")
-    assert len(_clients._sync_clients) <= _clients.MAX_CLIENTS
-    assert len(emulator.chat_requests) == _clients.MAX_CLIENTS + 8
+    """Each distinct config gets a client (one connection); past the bound, old ones go."""
+    for i in range(MAX_CLIENTS + 8):
+        # Headers are part of a client's identity (timeouts are per request, not).
+        emulator.chat_model(default_headers={"X-Config": str(i)}).invoke("hi")
+    assert len(emulator.chat_requests) == MAX_CLIENTS + 8
+    assert emulator.connections_accepted == MAX_CLIENTS + 8
+    gc.collect()  # a dropped client's sockets close once nothing references it
+    assert wait_until(lambda: emulator.open_connections <= MAX_CLIENTS), emulator.open_connections
 
 
 def test_changing_a_field_after_construction_takes_effect(emulator: WandbEmulator) -> None:
@@ -387,7 +403,7 @@ async def test_aclose(emulator: WandbEmulator) -> None:
 async def test_200_concurrent_astreams_are_exact(
     llm: ChatWandbInference, emulator: WandbEmulator
 ) -> None:
-    async def one(i: int) -> tuple[str, Any]:
+    async def one(i: int) -> tuple[str, UsageMetadata | None]:
         full = None
         async for chunk in llm.astream(f"number {i}"):
             full = chunk if full is None else full + chunk
@@ -397,6 +413,7 @@ async def test_200_concurrent_astreams_are_exact(
     results = await asyncio.gather(*(one(i) for i in range(200)))
     for i, (text, usage) in enumerate(results):
         assert text == f"You said: number {i}"
+        assert usage is not None
         assert usage["output_tokens"] == 4 + 13  # 4 answer pieces + 13 reasoning pieces
 
 
@@ -449,7 +466,11 @@ def test_rate_limiter_is_used(emulator: WandbEmulator) -> None:
     ],
 )
 def test_bad_input_fails_before_any_request(
-    llm: ChatWandbInference, emulator: WandbEmulator, call: Any, error: type[Exception], match: str
+    llm: ChatWandbInference,
+    emulator: WandbEmulator,
+    call: Callable[[ChatWandbInference], object],
+    error: type[Exception],
+    match: str,
 ) -> None:
     with pytest.raises(error, match=match):
         call(llm)
