@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
-from langchain_wandb._tools import OutputTruncatedError
+from langchain_wandb import OutputTruncatedError
 from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
+
+if TYPE_CHECKING:
+    from langchain.agents.middleware.types import InputAgentState
 
 
 @tool
@@ -26,7 +29,7 @@ class Report(BaseModel):
     summary: str
 
 
-INPUTS: Any = {"messages": [("human", "Weather in 'Paris'?")]}
+INPUTS: InputAgentState = {"messages": [HumanMessage("Weather in 'Paris'?")]}
 
 
 def test_cut_off_arguments_that_do_not_fit_are_retried(emulator: WandbEmulator) -> None:
@@ -60,5 +63,8 @@ def test_cut_off_structured_response_call_is_an_error(emulator: WandbEmulator) -
     agent = create_agent(
         emulator.chat_model(max_retries=0), tools=[get_weather], response_format=Report
     )
-    with pytest.raises(OutputTruncatedError, match="cut off"):
+    with pytest.raises(
+        OutputTruncatedError,
+        match=r"cut off before the structured output was complete \(finish_reason='length'",
+    ):
         agent.invoke(INPUTS)

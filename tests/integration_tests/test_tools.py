@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Sequence
 from functools import reduce
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 from pydantic import v1 as pydantic_v1
 from typing_extensions import TypedDict
 
 from langchain_wandb import ChatWandbInference
+from langchain_wandb._tools import StructuredMethod
 from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
+
+if TYPE_CHECKING:
+    from langchain.agents.middleware.types import InputAgentState
 
 
 @tool
@@ -59,8 +70,18 @@ PERSON_JSON_SCHEMA = {
 }
 
 
-def merged(chunks: list[Any]) -> AIMessageChunk:
-    return reduce(lambda a, b: a + b, chunks)
+def chunks_of(messages: Iterable[BaseMessage]) -> list[AIMessageChunk]:
+    """A stream's messages, checked to be the chunks a stream must yield."""
+    chunks = list(messages)
+    assert all(isinstance(c, AIMessageChunk) for c in chunks)
+    return [c for c in chunks if isinstance(c, AIMessageChunk)]
+
+
+def merged(messages: Iterable[BaseMessage]) -> AIMessageChunk:
+    return reduce(lambda a, b: a + b, chunks_of(messages))
+
+
+WEATHER_IN_PARIS: InputAgentState = {"messages": [HumanMessage("Weather in Paris?")]}
 
 
 # -- bind_tools ------------------------------------------------------------------------
@@ -92,7 +113,10 @@ def test_bind_tools_request_body(llm: ChatWandbInference, emulator: WandbEmulato
     ],
 )
 def test_tool_choice_forms(
-    llm: ChatWandbInference, emulator: WandbEmulator, choice: Any, sent: Any
+    llm: ChatWandbInference,
+    emulator: WandbEmulator,
+    choice: str | bool | dict[str, Any],
+    sent: str | dict[str, Any],
 ) -> None:
     emulator.script(Reply(content="ok"))
     llm.bind_tools([get_weather, add], tool_choice=choice).invoke("hi")
@@ -117,14 +141,16 @@ def test_strict_tools(llm: ChatWandbInference, emulator: WandbEmulator) -> None:
 # -- streamed tool calls -----------------------------------------------------------------
 @pytest.mark.parametrize("index_mode", ["normal", "omit", "zero"])
 def test_parallel_tool_calls_stream_and_merge(
-    llm: ChatWandbInference, emulator: WandbEmulator, index_mode: str
+    llm: ChatWandbInference,
+    emulator: WandbEmulator,
+    index_mode: Literal["normal", "omit", "zero"],
 ) -> None:
     calls = [
         ToolCallReply("get_weather", {"city": "Paris"}, id="call_a"),
         ToolCallReply("add", {"a": 2, "b": 3}, id="call_b"),
     ]
-    emulator.script(Reply(tool_calls=calls, tool_call_index=index_mode))  # type: ignore[arg-type]
-    chunks = list(llm.bind_tools([get_weather, add]).stream("weather and sum"))
+    emulator.script(Reply(tool_calls=calls, tool_call_index=index_mode))
+    chunks = chunks_of(llm.bind_tools([get_weather, add]).stream("weather and sum"))
     full = merged(chunks)
     assert [(c["name"], c["args"], c["id"]) for c in full.tool_calls] == [
         ("get_weather", {"city": "Paris"}, "call_a"),
@@ -165,7 +191,7 @@ def test_tool_calls_with_reasoning_in_v1_output(emulator: WandbEmulator) -> None
         Reply(reasoning="I should call add.", tool_calls=[ToolCallReply("add", {"a": 1, "b": 1})])
     )
     llm = emulator.chat_model(output_version="v1")
-    full = merged(list(llm.bind_tools([add]).stream("1+1")))
+    full = merged(llm.bind_tools([add]).stream("1+1"))
     types = [block["type"] for block in full.content_blocks]
     assert types == ["reasoning", "tool_call"]
     assert full.tool_calls[0]["args"] == {"a": 1, "b": 1}
@@ -213,7 +239,10 @@ def test_tool_history_round_trip(llm: ChatWandbInference, emulator: WandbEmulato
     ids=["pydantic", "pydantic-v1", "typeddict", "json-schema"],
 )
 def test_structured_output_every_method_and_schema(
-    llm: ChatWandbInference, emulator: WandbEmulator, method: str, schema: Any
+    llm: ChatWandbInference,
+    emulator: WandbEmulator,
+    method: StructuredMethod,
+    schema: dict[str, Any] | type,
 ) -> None:
     if method == "function_calling":
         emulator.script(
@@ -232,10 +261,11 @@ def test_structured_output_every_method_and_schema(
         emulator.script(Reply(content='{"name": "Ada", "age": 36}'))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = llm.with_structured_output(schema, method=method).invoke("Ada is 36")  # type: ignore[arg-type]
-    if isinstance(schema, type) and issubclass(schema, (BaseModel, pydantic_v1.BaseModel)):
-        assert isinstance(result, schema)
-        assert (result.name, result.age) == ("Ada", 36)  # type: ignore[union-attr]
+        result = llm.with_structured_output(schema, method=method).invoke("Ada is 36")
+    if schema is Person or schema is PersonV1:
+        assert isinstance(result, (Person, PersonV1))
+        assert type(result) is schema
+        assert (result.name, result.age) == ("Ada", 36)
     else:
         assert result == {"name": "Ada", "age": 36}
     body = emulator.chat_requests[-1]
@@ -266,10 +296,12 @@ def test_include_raw_and_parsing_error(llm: ChatWandbInference, emulator: WandbE
     emulator.script(Reply(content='{"name": "Ada", "age": 36}'), Reply(content="not json at all"))
     runnable = llm.with_structured_output(Person, include_raw=True)
     good = runnable.invoke("x")
+    assert isinstance(good, dict)
     assert isinstance(good["raw"], AIMessage)
     assert good["parsed"] == Person(name="Ada", age=36)
     assert good["parsing_error"] is None
     bad = runnable.invoke("x")
+    assert isinstance(bad, dict)
     assert bad["parsed"] is None
     assert bad["parsing_error"] is not None
     assert bad["raw"].content == "not json at all"
@@ -278,10 +310,12 @@ def test_include_raw_and_parsing_error(llm: ChatWandbInference, emulator: WandbE
 def test_structured_output_reaches_callbacks_as_ls_format(llm: ChatWandbInference) -> None:
     from langchain_core.callbacks import BaseCallbackHandler
 
-    seen: list[Any] = []
+    seen: list[dict[str, Any]] = []
 
     class Capture(BaseCallbackHandler):
-        def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        def on_chat_model_start(
+            self, serialized: dict[str, Any], messages: list[list[BaseMessage]], **kwargs: Any
+        ) -> None:
             seen.append(kwargs["options"]["ls_structured_output_format"])
 
     llm.with_structured_output(Person).invoke("'Ada' 36", config={"callbacks": [Capture()]})
@@ -316,7 +350,7 @@ def _agent_script(emulator: WandbEmulator) -> None:
     )
 
 
-def _check_agent_run(messages: list[Any], emulator: WandbEmulator) -> None:
+def _check_agent_run(messages: Sequence[BaseMessage], emulator: WandbEmulator) -> None:
     assert [type(m).__name__ for m in messages] == [
         "HumanMessage",
         "AIMessage",
@@ -340,7 +374,7 @@ def test_create_agent_loop(emulator: WandbEmulator, streaming: bool) -> None:
 
     _agent_script(emulator)
     agent = create_agent(emulator.chat_model(streaming=streaming), tools=[get_weather])
-    result = agent.invoke({"messages": [("human", "Weather in Paris?")]})
+    result = agent.invoke(WEATHER_IN_PARIS)
     _check_agent_run(result["messages"], emulator)
     assert all(body["stream"] is streaming for body in emulator.chat_requests)
 
@@ -350,15 +384,14 @@ async def test_create_agent_loop_async_streamed_messages(emulator: WandbEmulator
 
     _agent_script(emulator)
     agent = create_agent(emulator.chat_model(), tools=[get_weather])
-    tokens = []
-    async for message, _meta in agent.astream(
-        {"messages": [("human", "Weather in Paris?")]}, stream_mode="messages"
-    ):
+    tokens: list[str] = []
+    async for message, _meta in agent.astream(WEATHER_IN_PARIS, stream_mode="messages"):
         if isinstance(message, AIMessageChunk) and message.content:
+            assert isinstance(message.content, str)
             tokens.append(message.content)
     assert "".join(tokens) == "It is sunny in Paris today."
     # Unscripted now: the emulator calls the tool itself and answers from its result.
-    result = await agent.ainvoke({"messages": [("human", "Weather in 'Rome'?")]})
+    result = await agent.ainvoke({"messages": [HumanMessage("Weather in 'Rome'?")]})
     assert result["messages"][2].content == "It is sunny in Rome."
     assert result["messages"][-1].content == "The tool returned: It is sunny in Rome."
 
@@ -370,7 +403,7 @@ def test_langgraph_prebuilt_react_agent(emulator: WandbEmulator) -> None:
 
         _agent_script(emulator)
         agent = create_react_agent(emulator.chat_model(), [get_weather])
-        result = agent.invoke({"messages": [("human", "Weather in Paris?")]})
+        result = agent.invoke(WEATHER_IN_PARIS)
     _check_agent_run(result["messages"], emulator)
 
 
@@ -378,7 +411,7 @@ def test_unscripted_agent_loop_runs_on_defaults(emulator: WandbEmulator) -> None
     from langchain.agents import create_agent
 
     agent = create_agent(emulator.chat_model(), tools=[add])
-    result = agent.invoke({"messages": [("human", "What is 20 + 22? Use add.")]})
+    result = agent.invoke({"messages": [HumanMessage("What is 20 + 22? Use add.")]})
     assert result["messages"][2].content == "42"
     assert result["messages"][-1].content == "The tool returned: 42"
 
@@ -397,7 +430,7 @@ async def test_create_agent_with_response_format_still_calls_its_tools(
     from langchain.agents import create_agent
 
     agent = create_agent(emulator.chat_model(), tools=[get_weather], response_format=Report)
-    inputs = {"messages": [("human", "Weather in 'Paris'?")]}
+    inputs: InputAgentState = {"messages": [HumanMessage("Weather in 'Paris'?")]}
     result = agent.invoke(inputs) if api == "sync" else await agent.ainvoke(inputs)
     tool_results = [m.content for m in result["messages"] if isinstance(m, ToolMessage)]
     assert tool_results[0] == "It is sunny in Paris."  # the real tool ran first
