@@ -1,9 +1,11 @@
 """Test your LangChain code against W&B Inference offline.
 
 `WandbEmulator` is a local HTTP server that speaks W&B's wire format (streaming and
-non-streaming chat completions, `GET /models`, errors and stream faults), answers with
-scripted `Reply`s, refuses what W&B refuses (unknown models, context overflow, images to
-text-only models, the concurrency limit), and records every request. The
+non-streaming chat completions, `GET /models`, errors and stream faults) byte-shaped like
+the vLLM 0.32 servers behind W&B (see `langchain_wandb.testing._server` for what is
+matched and what is not), answers with scripted `Reply`s, refuses what W&B refuses
+(unknown models, context overflow, images to text-only models, the concurrency limit),
+and records every request. The
 `wandb_emulator` pytest fixture (a pytest plugin installed with this package) gives each
 test a running one.
 

@@ -88,9 +88,10 @@ class WandbEmulator:
 
     It refuses what W&B refuses, before taking a scripted reply: an unknown model id
     (404; register test ids with `add_model`), more than `concurrency_limit` requests
-    in flight per project and model (429), a prompt over the model's context window,
-    images to a text-only model and `max_tokens` < 1 (400). It honours `max_tokens`
-    (reasoning first, then content; finish reason `length`).
+    in flight per project and model (429), a prompt over the model's context window or
+    `max_tokens` over it, images to a text-only model and `max_tokens` < 1 (400). It
+    honours `max_tokens`, cut to what the prompt leaves of the window (reasoning first,
+    then content; finish reason `length`).
 
     Example:
         ```python
