@@ -14,7 +14,10 @@ import textwrap
 import traceback
 from typing import Any
 
+import openai
 import pytest
+from langchain_core.exceptions import ModelInvalidRequestError
+from pydantic import SecretStr
 
 from langchain_wandb import ChatWandbInference
 from langchain_wandb.testing import Reply, WandbEmulator
@@ -82,9 +85,10 @@ def test_a_key_read_from_a_file_works_and_never_shows(emulator: WandbEmulator) -
     llm = emulator.chat_model(api_key=f"  {key}\n", max_retries=0)
     assert llm.invoke("hi").content
     emulator.script(Reply(status=400, error_message="bad request", echo_auth=True))
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(openai.BadRequestError, match=r"Server said \(400\): bad request") as caught:
         llm.invoke("hi")
-    error: Any = caught.value
+    error = caught.value
+    assert isinstance(error, ModelInvalidRequestError)
     shown = [
         str(error),
         repr(error),
@@ -153,4 +157,4 @@ def test_a_base_url_from_the_environment_is_checked_too(
 ) -> None:
     monkeypatch.setenv("WANDB_INFERENCE_BASE_URL", url)
     with pytest.raises(ValueError, match="base_url must be an http"):
-        ChatWandbInference(api_key="k")
+        ChatWandbInference(api_key=SecretStr("k"))

@@ -42,18 +42,9 @@ from langchain_wandb import (
 from langchain_wandb._clients import MAX_CLIENTS
 from langchain_wandb.testing import RAMBLING_JOKE, Reply, WandbEmulator
 from langchain_wandb.testing._replies import tokens_of
-from tests.integration_tests.raw_server import http_response, raw_server
+from tests.integration_tests.raw_server import http_response, raw_server, wait_until
 
 SECRET = "sk-wandb-SECRET-0123456789"
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return bool(condition())
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])

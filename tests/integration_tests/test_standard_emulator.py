@@ -8,6 +8,7 @@ schema instances for `response_format`), so most of the suite runs offline too.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
@@ -28,7 +29,7 @@ class TestChatWandbInferenceOnEmulator(WandbCapabilities, ChatModelIntegrationTe
         self._base_url = module_emulator.base_url
 
     @property
-    def chat_model_params(self) -> dict:
+    def chat_model_params(self) -> dict[str, Any]:
         return {"base_url": self._base_url, "api_key": "emulator", "max_retries": 0}
 
     # The image tests download a picture from the internet first: live suite only.

@@ -7,6 +7,7 @@ with WANDB_TEST_MODEL.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
@@ -21,11 +22,11 @@ pytestmark = [
 
 class TestChatWandbInferenceLive(WandbCapabilities, ChatModelIntegrationTests):
     @property
-    def chat_model_params(self) -> dict:
+    def chat_model_params(self) -> dict[str, Any]:
         return {"model": os.environ.get("WANDB_TEST_MODEL", "openai/gpt-oss-120b")}
 
     @property
-    def standard_chat_model_params(self) -> dict:
+    def standard_chat_model_params(self) -> dict[str, Any]:
         # Reasoning tokens count against max_tokens; the suite's 100 would leave
         # reasoning models with nothing left for the answer.
         return {**super().standard_chat_model_params, "max_tokens": 2000}
