@@ -152,6 +152,7 @@ def _stream_answer(
         out.write("\n")
     out.flush()
     _report(merged, first_token, time.perf_counter() - started, err)
+    _report_concurrency(llm, err)
 
 
 def _chunk_json(chunk: Any) -> dict[str, Any]:
@@ -179,6 +180,17 @@ def _report(merged: Any, first_token: float | None, total: float, err: TextIO) -
         f"total {total:.2f} s",
     ]
     print("-- " + ", ".join(parts), file=err)
+
+
+def _report_concurrency(llm: ChatWandbInference, err: TextIO) -> None:
+    """Say so when W&B's concurrency limit held the answer up (other clients on the project)."""
+    state = llm.concurrency
+    if state.learned:
+        print(
+            f"-- W&B refused a request for its concurrency limit; sending at most "
+            f"{state.limit} at once for this project and model",
+            file=err,
+        )
 
 
 def _model_line(model: WandbModel) -> str:

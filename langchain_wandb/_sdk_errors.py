@@ -26,7 +26,12 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
-from langchain_wandb._errors import StreamEndedEarlyError, StreamTimeoutError, WandbStreamError
+from langchain_wandb._errors import (
+    StreamEndedEarlyError,
+    StreamTimeoutError,
+    WandbStreamError,
+    excerpt,
+)
 from langchain_wandb._redact import MASK, redact, redact_chain, redact_value
 
 
@@ -118,21 +123,21 @@ def server_text(error: openai.APIStatusError) -> str:
             if body.get(key):
                 return _text_of(body[key])
     if isinstance(body, str) and body.strip():
-        return _excerpt(body)
+        return excerpt(body, _EXCERPT)
     text = _response_text(error.response)
-    return _excerpt(text) if text.strip() else f"HTTP {error.status_code} with no message"
+    return excerpt(text, _EXCERPT) if text.strip() else f"HTTP {error.status_code} with no message"
 
 
 def _text_of(value: Any) -> str:
     if isinstance(value, str):
-        return _excerpt(value)
+        return excerpt(value, _EXCERPT)
     if isinstance(value, dict):
         for key in ("message", "msg", "detail"):
             if value.get(key):
                 return _text_of(value[key])
     if isinstance(value, list):
         return "; ".join(_detail_item(item) for item in value[:5])
-    return _excerpt(str(value))
+    return excerpt(str(value), _EXCERPT)
 
 
 def _detail_item(item: Any) -> str:
@@ -147,11 +152,6 @@ def _response_text(response: httpx2.Response) -> str:
         return response.text
     except (httpx2.ResponseNotRead, httpx2.StreamError, UnicodeDecodeError):
         return ""
-
-
-def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
 
 
 def _masked_response(response: httpx2.Response, secret: str) -> httpx2.Response:
@@ -271,7 +271,7 @@ def to_typed_error(
     if isinstance(error, MalformedBodyError):
         return WandbStreamError(
             "W&B sent a response body that is not a JSON object: "
-            f"{redact(_excerpt(error.raw.decode('utf-8', 'replace')), secret)!r}"
+            f"{redact(excerpt(error.raw.decode('utf-8', 'replace'), _EXCERPT), secret)!r}"
         )
     if isinstance(error, UnicodeEncodeError):
         where = error.object[max(error.start - 20, 0) : error.end + 20]

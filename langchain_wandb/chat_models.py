@@ -23,14 +23,16 @@ from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
+
+# Private, read here as langchain-openai and langchain-groq read it: the one place core
+# implements "unknown constructor arguments go to model_kwargs, with a warning".
 from langchain_core.utils.utils import _build_model_kwargs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from langchain_wandb import _clients, _transport
-from langchain_wandb._chunks import StreamState, response_to_result
-from langchain_wandb._errors import WandbStreamError
+from langchain_wandb._chunks import StreamState, keep_partial, response_to_result
 from langchain_wandb._request import (
     RequestOptions,
     build_body,
@@ -303,7 +305,10 @@ class ChatWandbInference(BaseChatModel):
     def _check_api_key(cls, api_key: SecretStr) -> SecretStr:
         key = api_key.get_secret_value().strip()
         if not key:
-            raise ValueError(_MISSING_KEY.replace("No W&B API key", "The W&B API key is empty"))
+            raise ValueError(
+                "The W&B API key is empty: set WANDB_API_KEY or pass api_key=... "
+                "(get a key at https://wandb.ai/authorize)."
+            )
         if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
             # Said without the key: it would be shown in this very message.
             raise ValueError(
@@ -420,7 +425,9 @@ class ChatWandbInference(BaseChatModel):
         stream: bool,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        # Absent when LangChain streams on the caller's behalf (invoke, batch, agents):
+        # usage is always asked for then; `stream`/`astream` pass the field (see below).
+        stream_usage = kwargs.pop("stream_usage", True)
         reasoning = kwargs.pop("reasoning", self.reasoning)
         send_reasoning = kwargs.pop("send_reasoning", self.send_reasoning)
         call_extra_body = kwargs.pop("extra_body", None) or {}
@@ -475,7 +482,7 @@ class ChatWandbInference(BaseChatModel):
         state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
         with (
-            _keep_partial(received),
+            keep_partial(received),
             self._typed_errors(body["model"]),
             _transport.stream_bytes(
                 self._client_config(), body, self._limits, _retry_hook(run_manager), _relaxed
@@ -487,6 +494,8 @@ class ChatWandbInference(BaseChatModel):
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
         _after_stream(state, body, received)
+        if (parsed := _parsed_chunk(kwargs.get("response_format"), received)) is not None:
+            yield parsed
 
     async def _astream(
         self,
@@ -500,7 +509,7 @@ class ChatWandbInference(BaseChatModel):
         received: list[ChatGenerationChunk] = []
         config = self._client_config(asynchronous=True)
         hook = _retry_hook(run_manager)
-        with _keep_partial(received), self._typed_errors(body["model"]):
+        with keep_partial(received), self._typed_errors(body["model"]):
             async with _transport.astream_bytes(
                 config, body, self._limits, hook, _relaxed
             ) as chunks:
@@ -510,6 +519,8 @@ class ChatWandbInference(BaseChatModel):
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
         _after_stream(state, body, received)
+        if (parsed := _parsed_chunk(kwargs.get("response_format"), received)) is not None:
+            yield parsed
 
     def _generate(
         self,
@@ -519,17 +530,13 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if kwargs.pop("stream", self.streaming):
-            # Streamed on the caller's behalf: usage is always asked for.
-            chunks = self._stream(messages, stop, run_manager, **{**kwargs, "stream_usage": True})
-            result = generate_from_stream(chunks)
-        else:
-            body = self._request_body(messages, stop, stream=False, **kwargs)
-            with self._typed_errors(body["model"]):
-                data = _transport.post_json(
-                    self._client_config(), body, self._limits, _retry_hook(run_manager), _relaxed
-                )
-            result = self._plain_result(data, body)
-        return _with_parsed(result, kwargs.get("response_format"))
+            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        body = self._request_body(messages, stop, stream=False, **kwargs)
+        with self._typed_errors(body["model"]):
+            data = _transport.post_json(
+                self._client_config(), body, self._limits, _retry_hook(run_manager), _relaxed
+            )
+        return self._plain_result(data, body, kwargs.get("response_format"))
 
     async def _agenerate(
         self,
@@ -539,18 +546,42 @@ class ChatWandbInference(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         if kwargs.pop("stream", self.streaming):
-            stream = self._astream(messages, stop, run_manager, **{**kwargs, "stream_usage": True})
-            result = generate_from_stream(iter([chunk async for chunk in stream]))
-        else:
-            body = self._request_body(messages, stop, stream=False, **kwargs)
-            config = self._client_config(asynchronous=True)
-            hook = _retry_hook(run_manager)
-            with self._typed_errors(body["model"]):
-                data = await _transport.apost_json(config, body, self._limits, hook, _relaxed)
-            result = self._plain_result(data, body)
-        return _with_parsed(result, kwargs.get("response_format"))
+            stream = self._astream(messages, stop, run_manager, **kwargs)
+            return generate_from_stream(iter([chunk async for chunk in stream]))
+        body = self._request_body(messages, stop, stream=False, **kwargs)
+        config = self._client_config(asynchronous=True)
+        hook = _retry_hook(run_manager)
+        with self._typed_errors(body["model"]):
+            data = await _transport.apost_json(config, body, self._limits, hook, _relaxed)
+        return self._plain_result(data, body, kwargs.get("response_format"))
 
-    def _plain_result(self, data: dict[str, Any], body: dict[str, Any]) -> ChatResult:
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        """Stream the answer; chunks report usage as `stream_usage` says (also per call)."""
+        kwargs.setdefault("stream_usage", self.stream_usage)
+        return super().stream(input, config, stop=stop, **kwargs)
+
+    def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """Async `stream`."""
+        kwargs.setdefault("stream_usage", self.stream_usage)
+        return super().astream(input, config, stop=stop, **kwargs)
+
+    def _plain_result(
+        self, data: dict[str, Any], body: dict[str, Any], response_format: Any
+    ) -> ChatResult:
         result = response_to_result(data)
         message = cast("AIMessage", result.generations[0].message)
         finish_reason = message.response_metadata.get("finish_reason")
@@ -561,6 +592,10 @@ class ChatWandbInference(BaseChatModel):
             reasoned=bool(message.additional_kwargs.get("reasoning_content")),
         )
         _raise_if_a_tool_call_was_cut_off(message, finish_reason, body)
+        if _wants_parsed(response_format):
+            from langchain_wandb._tools import parse_structured
+
+            message.additional_kwargs["parsed"] = parse_structured(message, response_format)
         return result
 
     # -- tools and structured output -----------------------------------------------------
@@ -754,18 +789,6 @@ def _relaxed(body: dict[str, Any], error: BaseException) -> dict[str, Any] | Non
     return relaxed
 
 
-@contextmanager
-def _keep_partial(received: list[ChatGenerationChunk]) -> Iterator[None]:
-    """Attach the chunks received so far, merged, to a stream error raised in the block."""
-    try:
-        yield
-    except WandbStreamError as error:
-        if received and error.partial is None:
-            messages = [cast("AIMessageChunk", chunk.message) for chunk in received]
-            error.partial = add_ai_message_chunks(*messages)
-        raise
-
-
 def _after_stream(
     state: StreamState, body: dict[str, Any], received: list[ChatGenerationChunk]
 ) -> None:
@@ -818,15 +841,30 @@ def _warn_if_thinking_ate_budget(
         )
 
 
-def _with_parsed(result: ChatResult, response_format: Any) -> ChatResult:
-    """Fill `additional_kwargs["parsed"]` for a schema class given as `response_format`.
+def _wants_parsed(response_format: Any) -> bool:
+    """Whether `response_format` is a schema class (its parsed answer goes in `parsed`).
 
-    As ChatOpenAI does; a JSON-schema dict leaves the message as it is.
+    ChatOpenAI users read it in `additional_kwargs["parsed"]`; a JSON-schema dict leaves
+    the message as it is.
     """
-    if response_format is None or isinstance(response_format, dict):
-        return result
+    return response_format is not None and not isinstance(response_format, dict)
+
+
+def _parsed_chunk(
+    response_format: Any, received: list[ChatGenerationChunk]
+) -> ChatGenerationChunk | None:
+    """The closing chunk that carries `parsed` for a streamed answer, when asked for one.
+
+    Raises:
+        OutputTruncatedError: If the answer was cut off at the token limit.
+        OutputParserException: If the answer is not JSON that fits the schema.
+    """
+    if not _wants_parsed(response_format) or not received:
+        return None
     from langchain_wandb._tools import parse_structured
 
-    message = result.generations[0].message
-    message.additional_kwargs["parsed"] = parse_structured(message, response_format)
-    return result
+    merged = add_ai_message_chunks(*[cast("AIMessageChunk", c.message) for c in received])
+    parsed = parse_structured(merged, response_format)
+    return ChatGenerationChunk(
+        message=AIMessageChunk(content="", additional_kwargs={"parsed": parsed})
+    )

@@ -1,0 +1,93 @@
+"""What a request asks for and what the answer carries, as a ChatOpenAI user expects."""
+
+from __future__ import annotations
+
+import httpx2
+import pytest
+from pydantic import BaseModel
+
+from langchain_wandb import ChatWandbInference, OutputTruncatedError
+from langchain_wandb.testing import Reply, WandbEmulator
+
+
+class City(BaseModel):
+    name: str
+    population: int
+
+
+@pytest.mark.parametrize("streaming", [None, True])
+def test_invoke_always_asks_for_usage_even_with_stream_usage_false(
+    emulator: WandbEmulator, streaming: bool | None
+) -> None:
+    # streaming=True set explicitly makes LangChain call _stream straight from invoke().
+    extra = {} if streaming is None else {"streaming": streaming}
+    llm = emulator.chat_model(stream_usage=False, max_retries=0, **extra)
+    message = llm.invoke("hi")
+    assert message.usage_metadata is not None
+    assert message.usage_metadata["total_tokens"] > 0
+    assert emulator.chat_requests[-1]["stream_options"] == {"include_usage": True}
+    assert llm.batch(["a", "b"])[1].usage_metadata is not None
+    # .stream() is what stream_usage governs.
+    chunks = list(llm.stream("hi"))
+    assert all(chunk.usage_metadata is None for chunk in chunks)
+    assert "stream_options" not in emulator.chat_requests[-1]
+
+
+async def test_ainvoke_always_asks_for_usage_too(emulator: WandbEmulator) -> None:
+    llm = emulator.chat_model(stream_usage=False, max_retries=0)
+    message = await llm.ainvoke("hi")
+    assert message.usage_metadata is not None
+    assert emulator.chat_requests[-1]["stream_options"] == {"include_usage": True}
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_a_schema_class_as_response_format_fills_parsed(
+    emulator: WandbEmulator, streaming: bool
+) -> None:
+    emulator.script(Reply(content='{"name": "Paris", "population": 2100000}'))
+    llm = emulator.chat_model(streaming=streaming, max_retries=0)
+    message = llm.invoke("Paris?", response_format=City)
+    assert message.additional_kwargs["parsed"] == City(name="Paris", population=2100000)
+    sent = emulator.chat_requests[-1]["response_format"]
+    assert sent["type"] == "json_schema"
+    assert sent["json_schema"]["name"] == "City"
+
+
+def test_a_cut_off_answer_with_a_schema_class_raises(emulator: WandbEmulator) -> None:
+    emulator.script(Reply(content='{"name": "Paris", "popul', finish_reason="length"))
+    llm = emulator.chat_model(max_retries=0)
+    with pytest.raises(OutputTruncatedError, match="cut off") as caught:
+        llm.invoke("Paris?", response_format=City)
+    assert caught.value.ai_message.text == '{"name": "Paris", "popul'
+
+
+def test_a_users_own_http_client_carries_the_requests(emulator: WandbEmulator) -> None:
+    seen: list[str] = []
+
+    def record(request: httpx2.Request) -> None:
+        seen.append(str(request.url))
+
+    with httpx2.Client(event_hooks={"request": [record]}) as client:
+        llm = emulator.chat_model(http_client=client, max_retries=0)
+        assert llm.invoke("hi").content == "You said: hi"
+    assert seen == [f"{emulator.base_url}/chat/completions"]
+
+
+async def test_a_users_own_async_http_client_carries_the_requests(
+    emulator: WandbEmulator,
+) -> None:
+    seen: list[str] = []
+
+    async def record(request: httpx2.Request) -> None:
+        seen.append(str(request.url))
+
+    async with httpx2.AsyncClient(event_hooks={"request": [record]}) as client:
+        llm = emulator.chat_model(http_async_client=client, max_retries=0)
+        assert (await llm.ainvoke("hi")).content == "You said: hi"
+    assert seen == [f"{emulator.base_url}/chat/completions"]
+
+
+def test_the_http_clients_are_not_serialized() -> None:
+    with httpx2.Client() as client:
+        llm = ChatWandbInference(api_key="k", http_client=client)
+        assert "http_client" not in llm.model_dump()
