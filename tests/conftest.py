@@ -15,4 +15,5 @@ def emulator(wandb_emulator: WandbEmulator) -> WandbEmulator:
 
 @pytest.fixture
 def llm(emulator: WandbEmulator) -> ChatWandbInference:
-    return emulator.chat_model(max_retries=0)
+    model: ChatWandbInference = emulator.chat_model(max_retries=0)
+    return model

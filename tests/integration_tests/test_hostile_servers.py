@@ -12,27 +12,40 @@ import json
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from langchain_core.exceptions import (
     ContextOverflowError,
+    ModelAPIError,
     ModelInvalidRequestError,
     ModelTimeoutError,
 )
+from pydantic import SecretStr
 
-from langchain_wandb import ChatWandbInference
-from langchain_wandb._errors import StreamTimeoutError, WandbStreamError
-from tests.integration_tests.raw_server import SSE_HEAD, RawServer, http_response, raw_server
+from langchain_wandb import (
+    ChatWandbInference,
+    EventTooLargeError,
+    StreamTimeoutError,
+    WandbStreamError,
+)
+from tests.integration_tests.raw_server import (
+    SSE_HEAD,
+    Handler,
+    RawServer,
+    http_response,
+    raw_server,
+)
 
 APIS = ["stream", "astream", "invoke", "ainvoke"]
 BOUND = 15.0  # seconds: far above the 1 s timeout, far below the minutes the bugs took
+E = TypeVar("E", bound=Exception)
 
 
 def _model(server: RawServer, **kwargs: Any) -> ChatWandbInference:
     params: dict[str, Any] = {
         "base_url": server.base_url,
-        "api_key": "k",
+        "api_key": SecretStr("k"),
         "timeout": 1.0,
         "stream_idle_timeout": 60.0,
         "max_retries": 2,
@@ -55,9 +68,10 @@ def _call(llm: ChatWandbInference, api: str) -> str:
     return asyncio.run(llm.ainvoke("hi")).text
 
 
-def _timed(call: Callable[[], object]) -> tuple[BaseException, float]:
+def _timed(call: Callable[[], object], error: type[E], match: str) -> tuple[E, float]:
+    """The error `call` raises (checked to be `error` saying `match`) and the seconds it took."""
     started = time.monotonic()
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(error, match=match) as caught:
         call()
     return caught.value, time.monotonic() - started
 
@@ -91,20 +105,36 @@ def _flood(conn: socket.socket, request: bytes) -> None:
         conn.sendall(block)  # one endless line, as fast as the socket takes it
 
 
-@pytest.mark.parametrize("api", APIS)
-@pytest.mark.parametrize(
-    "handler", [_never_answer, _headers_then_silence, _trickle, _flood], ids=lambda h: h.__name__
+# What each server makes the model raise: the timeout (sync: "did not answer in time",
+# async: "ran past its total timeout"), or the line-size bound for an endless line.
+EXPECTED: dict[Handler, tuple[type[Exception], str]] = {
+    _never_answer: (ModelTimeoutError, r"timeout(=| of )1 s"),
+    _headers_then_silence: (StreamTimeoutError, "ran past its total timeout of 1 s"),
+    _trickle: (StreamTimeoutError, "ran past its total timeout of 1 s"),
+    _flood: (EventTooLargeError, "larger than 16,777,216 bytes"),
+}
+SYNC_TIMEOUT_CALLED_A_HANG_UP = (
+    "defect: on the sync path the total timeout of a stream that went quiet after its "
+    "headers surfaces as StreamEndedEarlyError ('the connection closed before the response "
+    "finished'), though the server never closed it; async says StreamTimeoutError"
 )
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("handler", list(EXPECTED), ids=lambda h: h.__name__)
 def test_timeout_bounds_the_request_whatever_the_server_does(
-    api: str, handler: Callable[[socket.socket, bytes], None]
+    api: str, handler: Handler, request: pytest.FixtureRequest
 ) -> None:
+    if handler in (_headers_then_silence, _trickle) and api in ("stream", "invoke"):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=SYNC_TIMEOUT_CALLED_A_HANG_UP))
+    error_type, match = EXPECTED[handler]
     with raw_server(handler) as server:
         llm = _model(server)
-        error, elapsed = _timed(lambda: _call(llm, api))
+        error, elapsed = _timed(lambda: _call(llm, api), error_type, match)
     assert elapsed < BOUND, f"{handler.__name__} held a 1 s timeout for {elapsed:.1f} s"
-    assert isinstance(error, (ModelTimeoutError, WandbStreamError)), repr(error)
-    if handler in (_trickle, _flood) and isinstance(error, WandbStreamError):
+    if handler in (_trickle, _flood):
         # What arrived before the cut is kept.
+        assert isinstance(error, WandbStreamError)
         assert error.partial is not None
         assert error.partial.text.startswith("Hello")
 
@@ -120,9 +150,8 @@ def test_plain_json_requests_are_bounded_too() -> None:
 
     with raw_server(slow_body) as server:
         llm = _model(server, streaming=False)
-        error, elapsed = _timed(lambda: llm.invoke("hi"))
+        _, elapsed = _timed(lambda: llm.invoke("hi"), StreamTimeoutError, "total timeout of 1 s")
     assert elapsed < BOUND
-    assert isinstance(error, StreamTimeoutError), repr(error)
 
 
 def test_retries_and_their_waits_stay_inside_the_timeout() -> None:
@@ -131,10 +160,9 @@ def test_retries_and_their_waits_stay_inside_the_timeout() -> None:
 
     with raw_server(busy) as server:
         llm = _model(server, max_retries=50, timeout=1.5)
-        error, elapsed = _timed(lambda: llm.invoke("hi"))
+        _, elapsed = _timed(lambda: llm.invoke("hi"), ModelAPIError, r"\(503\): overloaded")
         attempts = server.connections
     assert elapsed < BOUND
-    assert "overloaded" in str(error)
     assert 1 < attempts < 50  # it retried, then stopped when the time was up
 
 
@@ -149,7 +177,7 @@ def test_a_short_key_leaves_the_servers_words_intact() -> None:
         conn.sendall(http_response(400, json.dumps(body).encode()))
 
     with raw_server(overflow) as server:
-        llm = _model(server, api_key="x", max_retries=0)
+        llm = _model(server, api_key=SecretStr("x"), max_retries=0)
         with pytest.raises(ContextOverflowError, match="maximum context length is 2048") as caught:
             llm.invoke("hi")
     assert message in str(caught.value)
