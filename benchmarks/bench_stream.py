@@ -243,10 +243,10 @@ base_url, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 def reply(count):
     return {"emulator_reply": {"content": "tok " * count, "reasoning": ""}}
 if who == "ours":
-    llm = ChatWandbInference(base_url=base_url, api_key="b", model=MODEL)
+    llm = ChatWandbInference(base_url=base_url, api_key="b", model="openai/gpt-oss-120b")
     stream = lambda count: llm.stream("hi", **reply(count))
 else:
-    llm = ChatOpenAI(base_url=base_url, api_key="b", model=MODEL, stream_usage=True)
+    llm = ChatOpenAI(base_url=base_url, api_key="b", model="openai/gpt-oss-120b", stream_usage=True)
     stream = lambda count: llm.stream("hi", extra_body=reply(count))
 for _ in stream(10):
     pass
@@ -277,9 +277,10 @@ from langchain_wandb import ChatWandbInference
 base_url, who, streams, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 reply = {"emulator_reply": {"content": "tok " * n, "reasoning": ""}}
 if who == "ours":
-    llm, kwargs = ChatWandbInference(base_url=base_url, api_key="b", model=MODEL), reply
+    llm = ChatWandbInference(base_url=base_url, api_key="b", model="openai/gpt-oss-120b")
+    kwargs = reply
 else:
-    llm = ChatOpenAI(base_url=base_url, api_key="b", model=MODEL, stream_usage=True)
+    llm = ChatOpenAI(base_url=base_url, api_key="b", model="openai/gpt-oss-120b", stream_usage=True)
     kwargs = {"extra_body": reply}
 
 async def many():

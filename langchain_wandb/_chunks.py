@@ -291,6 +291,7 @@ class StreamState:
         "blocks",
         "done",
         "events",
+        "fingerprint_sent",
         "finish_reason",
         "has_reasoning",
         "has_text",
@@ -313,6 +314,7 @@ class StreamState:
         self.model = ""
         self.response_id: str | None = None
         self.finish_reason: str | None = None
+        self.fingerprint_sent = False
         self.has_text = False
         self.has_reasoning = False
         self.pending_usage: dict[str, Any] | None = None
@@ -350,6 +352,10 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         raise WandbStreamError.from_event(data["error"])
     metadata = _first_metadata(data, state) if state.events == 0 else {"model_provider": PROVIDER}
     state.events += 1
+    if not state.fingerprint_sent and data.get("system_fingerprint") is not None:
+        # vLLM sends it on the last chunk (with usage), not the first: put it on one chunk.
+        state.fingerprint_sent = True
+        metadata["system_fingerprint"] = _field(data, "system_fingerprint", str, "chunk")
     usage = _field(data, "usage", dict, "chunk")
     choices = _field(data, "choices", list, "chunk")
     if not choices:

@@ -86,6 +86,9 @@ _CONTEXT_OVERFLOW_MARKERS = (
     "too long",
     "too many tokens",
     "max_model_len",  # vLLM: "max_tokens=4096 cannot be greater than max_model_len=2048"
+    # vLLM 0.32 when the prompt fills the window exactly: the budget left is 0. Requests
+    # never carry max_tokens < 1 (refused before sending), so it can only mean that.
+    "must be at least 1, got 0",
 )
 _EXCERPT = 300
 

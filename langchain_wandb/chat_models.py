@@ -164,8 +164,8 @@ class ChatWandbInference(BaseChatModel):
         ```python
         msg.usage_metadata
         # {'input_tokens': 12, 'output_tokens': 230, 'total_tokens': 242,
-        #  'input_token_details': {'cache_read': 0},
         #  'output_token_details': {'reasoning': 180}}
+        # ('input_token_details': {'cache_read': n} when W&B reports a prefix-cache hit)
         ```
 
     Response metadata:
@@ -793,7 +793,7 @@ def _after_stream(
     state: StreamState, body: dict[str, Any], received: list[ChatGenerationChunk]
 ) -> None:
     """Check a finished stream: raise for a cut-off tool call, warn about what it lacked."""
-    if state.finish_reason == "length" and state.has_tool_calls:
+    if state.finish_reason == "length" and (state.has_tool_calls or _forces_a_tool(body)):
         merged = add_ai_message_chunks(*[cast("AIMessageChunk", c.message) for c in received])
         _raise_if_a_tool_call_was_cut_off(merged, state.finish_reason, body)
     if state.usage_lost and body.get("stream_options"):
@@ -815,11 +815,15 @@ def _raise_if_a_tool_call_was_cut_off(
     """A tool call cut off by `max_tokens` can never run: say so instead of ending quietly.
 
     Without this an agent sees no runnable tool call and stops, as if it had answered.
+    With a forced `tool_choice`, an answer cut off before any whole call counts too (vLLM
+    then returns the raw `<tool_call>{...` text as content).
 
     Raises:
         OutputTruncatedError: If the answer stopped at `max_tokens` inside a tool call.
     """
-    if finish_reason != "length" or not message.invalid_tool_calls:
+    if finish_reason != "length":
+        return
+    if not message.invalid_tool_calls and not (_forces_a_tool(body) and not message.tool_calls):
         return
     from langchain_wandb._tools import OutputTruncatedError
 
@@ -827,6 +831,11 @@ def _raise_if_a_tool_call_was_cut_off(
         AIMessage(**message.model_dump(exclude={"type", "tool_call_chunks", "chunk_position"})),
         max_tokens=body.get("max_tokens"),
     )
+
+
+def _forces_a_tool(body: dict[str, Any]) -> bool:
+    choice = body.get("tool_choice")
+    return bool(body.get("tools")) and (choice == "required" or isinstance(choice, dict))
 
 
 def _warn_if_thinking_ate_budget(

@@ -91,3 +91,25 @@ def test_the_http_clients_are_not_serialized() -> None:
     with httpx2.Client() as client:
         llm = ChatWandbInference(api_key="k", http_client=client)
         assert "http_client" not in llm.model_dump()
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_a_forced_tool_call_cut_off_before_any_call_raises(
+    emulator: WandbEmulator, streaming: bool
+) -> None:
+    # vLLM returns the raw markup as content when a forced call is cut off (seen in compat).
+    emulator.script(Reply(content='<tool_call>{"name": "City", "argu', finish_reason="length"))
+    llm = emulator.chat_model(streaming=streaming, max_retries=0).bind_tools(
+        [City], tool_choice="City"
+    )
+    with pytest.raises(OutputTruncatedError, match="cut off") as caught:
+        llm.invoke("Paris?")
+    assert caught.value.ai_message.text.startswith("<tool_call>")
+
+
+def test_a_cut_off_answer_without_a_forced_call_is_an_answer(emulator: WandbEmulator) -> None:
+    emulator.script(Reply(content="A long story that stops", finish_reason="length"))
+    llm = emulator.chat_model(max_retries=0).bind_tools([City])  # the model may answer in text
+    message = llm.invoke("Tell me about Paris")
+    assert message.text == "A long story that stops"
+    assert message.response_metadata["finish_reason"] == "length"
