@@ -38,7 +38,8 @@ def model(emu: WandbEmulator, **kwargs: object) -> ChatWandbInference:
     """A model with a project of its own, so its governor starts cold."""
     params: dict[str, object] = {"max_retries": 0, "project": f"team/{uuid.uuid4().hex}"}
     params.update(kwargs)
-    return emu.chat_model(**params)  # type: ignore[no-any-return]
+    llm: ChatWandbInference = emu.chat_model(**params)
+    return llm
 
 
 async def test_abatch_over_the_limit_loses_nothing(limited: WandbEmulator) -> None:
@@ -62,11 +63,22 @@ def test_threaded_batch_over_the_limit_loses_nothing(limited: WandbEmulator) -> 
 
 
 def test_a_cap_at_the_limit_is_never_refused(limited: WandbEmulator) -> None:
-    llm = model(limited, max_concurrency=LIMIT, adaptive_concurrency=False)
+    # timeout: a cap below LIMIT would leave a stream below queued; fail, do not hang.
+    llm = model(limited, max_concurrency=LIMIT, adaptive_concurrency=False, timeout=30)
     results = llm.batch([f"p{i}" for i in range(12)], {"max_concurrency": 6})
     assert len(results) == 12
     assert limited.refused_requests == 0
-    assert max(limited.peak_in_flight().values()) == LIMIT
+    # The cap lets LIMIT requests run at once (shown without racing threads: each
+    # stream is held open at its first chunk while the server still has ~10 s to send).
+    limited.script(*[Reply(content="word " * 200, delay=0.05)] * LIMIT)
+    streams = [cast("Generator[object, None, None]", llm.stream(f"s{i}")) for i in range(LIMIT)]
+    for stream in streams:
+        next(stream)
+    assert list(limited.in_flight().values()) == [LIMIT]
+    assert llm.concurrency.in_flight == LIMIT
+    for stream in streams:
+        stream.close()
+    assert limited.refused_requests == 0
 
 
 def test_quota_429_is_not_retried_or_queued(limited: WandbEmulator) -> None:

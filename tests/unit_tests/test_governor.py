@@ -167,6 +167,7 @@ def test_hard_cap_bounds_in_flight_across_threads() -> None:
     governor = fresh(cap=3, adaptive=False)
     lock = threading.Lock()
     active, peak = 0, 0
+    let_go = threading.Event()
 
     def work(_: int) -> None:
         nonlocal active, peak
@@ -174,13 +175,17 @@ def test_hard_cap_bounds_in_flight_across_threads() -> None:
         with lock:
             active += 1
             peak = max(peak, active)
-        time.sleep(0.002)  # holds the slot a while (a request in flight)
+        let_go.wait(BOUND)  # holds the slot (a request in flight) until the test lets go
         with lock:
             active -= 1
         slot.release()
 
     with ThreadPoolExecutor(12) as pool:
-        list(pool.map(work, range(60)))
+        done = pool.map(work, range(60))  # submits every job now
+        # Deterministically full: 3 hold a slot, the other 9 threads wait in the queue.
+        wait_for(lambda: (governor.snapshot().in_flight, governor.snapshot().queued) == (3, 9))
+        let_go.set()
+        list(done)
     assert peak == 3
     assert governor.snapshot().in_flight == 0
 
