@@ -314,9 +314,11 @@ class _Body:
                     raise DeadlineExceededError(self.timeout)
                 yield chunk
         except _broken_connection():
-            if cutoff.fired:
-                raise DeadlineExceededError(self.timeout) from None
-            # Otherwise the stream has simply ended: the decoder judges it.
+            pass  # the stream has ended: the decoder judges whether the answer had finished
+        if cutoff.fired:
+            # The watchdog shut the socket: for a body delimited by the connection's end
+            # that reads as a clean end, not an error.
+            raise DeadlineExceededError(self.timeout)
 
     def drain(self) -> None:
         """Read what is left of a finished body, briefly, so its connection is reused."""
@@ -390,20 +392,20 @@ class _AsyncBody:
                     if cutoff.fired or time.monotonic() > self.deadline:
                         raise DeadlineExceededError(self.timeout)
                     yield chunk
-                return
-            while True:
-                async with asyncio.timeout_at(self.loop_deadline):
-                    chunk = await anext(self.reader, None)
-                if chunk is None:
-                    return
-                yield chunk
-        except TimeoutError as error:
-            if isinstance(error, DeadlineExceededError):
-                raise
-            raise DeadlineExceededError(self.timeout) from None
+            else:
+                while (chunk := await self._read_before_the_deadline()) is not None:
+                    yield chunk
         except _broken_connection():
-            if cutoff.fired:
-                raise DeadlineExceededError(self.timeout) from None
+            pass  # the stream has ended: the decoder judges whether the answer had finished
+        if cutoff.fired:
+            raise DeadlineExceededError(self.timeout)  # see _Body.__iter__
+
+    async def _read_before_the_deadline(self) -> bytes | None:
+        try:
+            async with asyncio.timeout_at(self.loop_deadline):
+                return await anext(self.reader, None)
+        except TimeoutError:
+            raise DeadlineExceededError(self.timeout) from None
 
     async def drain(self) -> None:
         """Async `_Body.drain`."""

@@ -113,20 +113,11 @@ EXPECTED: dict[Handler, tuple[type[Exception], str]] = {
     _trickle: (StreamTimeoutError, "ran past its total timeout of 1 s"),
     _flood: (EventTooLargeError, "larger than 16,777,216 bytes"),
 }
-SYNC_TIMEOUT_CALLED_A_HANG_UP = (
-    "defect: on the sync path the total timeout of a stream that went quiet after its "
-    "headers surfaces as StreamEndedEarlyError ('the connection closed before the response "
-    "finished'), though the server never closed it; async says StreamTimeoutError"
-)
 
 
 @pytest.mark.parametrize("api", APIS)
 @pytest.mark.parametrize("handler", list(EXPECTED), ids=lambda h: h.__name__)
-def test_timeout_bounds_the_request_whatever_the_server_does(
-    api: str, handler: Handler, request: pytest.FixtureRequest
-) -> None:
-    if handler in (_headers_then_silence, _trickle) and api in ("stream", "invoke"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SYNC_TIMEOUT_CALLED_A_HANG_UP))
+def test_timeout_bounds_the_request_whatever_the_server_does(api: str, handler: Handler) -> None:
     error_type, match = EXPECTED[handler]
     with raw_server(handler) as server:
         llm = _model(server)
