@@ -356,8 +356,13 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         # vLLM sends it on the last chunk (with usage), not the first: put it on one chunk.
         state.fingerprint_sent = True
         metadata["system_fingerprint"] = _field(data, "system_fingerprint", str, "chunk")
-    usage = _field(data, "usage", dict, "chunk")
-    choices = _field(data, "choices", list, "chunk")
+    # The hot path: plain gets, types checked once below (`_field` for the rarer fields).
+    usage = data.get("usage")
+    choices = data.get("choices")
+    if not (usage is None or isinstance(usage, dict)):
+        raise _malformed("chunk.usage", usage, dict)
+    if not (choices is None or isinstance(choices, list)):
+        raise _malformed("chunk.choices", choices, list)
     if not choices:
         if not usage or state.usage_sent:
             return None
@@ -370,9 +375,12 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         state.pending_usage = usage
     choice = _object(choices[0], "chunk.choices[0]")
     delta = _field(choice, "delta", dict, "chunk.choices[0]") or {}
-    text = _field(delta, "content", str, "delta") or ""
-    reasoning = _reasoning_of(delta, "delta")
-    wire_calls = _field(delta, "tool_calls", list, "delta")
+    text = delta.get("content") or ""
+    if not isinstance(text, str):
+        raise _malformed("delta.content", text, str)
+    # A delta holding only text (most chunks) can carry no reasoning: skip the lookups.
+    reasoning = _reasoning_of(delta, "delta") if len(delta) > 1 or not text else None
+    wire_calls = _field(delta, "tool_calls", list, "delta") if "tool_calls" in delta else None
     tool_call_chunks = state.tool_calls.chunks(wire_calls) if wire_calls else []
     state.has_text = state.has_text or bool(text)
     state.has_reasoning = state.has_reasoning or reasoning is not None
