@@ -19,13 +19,14 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from langchain_wandb._errors import StreamEndedEarlyError
-from langchain_wandb._tools import OutputTruncatedError, StructuredMethod
+from langchain_wandb import OutputTruncatedError, StreamEndedEarlyError
+from langchain_wandb._tools import StructuredMethod
 from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
 
 METHODS: list[StructuredMethod] = ["json_schema", "function_calling", "json_mode"]
 APIS = ["invoke", "ainvoke", "stream", "astream"]
 CUT = '{"name": "Ada", "age": 3'
+CUT_OFF = "answer was cut off before the structured output was complete"
 PROMPT = "Who is Ada?"
 # Large enough that the emulator never cuts the scripted replies itself.
 BUDGET = 4096
@@ -98,7 +99,7 @@ async def test_cut_off_answer_raises_truncated_error(
     emulator.script(scripted(method, CUT, finish_reason="length"))
     llm = emulator.chat_model(max_retries=0, streaming=streaming, max_tokens=BUDGET)
     runnable = llm.with_structured_output(Person, method=method)
-    with pytest.raises(OutputTruncatedError, match="cut off") as caught:
+    with pytest.raises(OutputTruncatedError, match=CUT_OFF) as caught:
         await run(runnable, api)
     error = caught.value
     assert isinstance(
@@ -144,8 +145,8 @@ async def test_cut_off_answer_streamed_with_include_raw_raises_at_the_end(
         method=method,
         include_raw=True,
     )
-    parts: list[Any] = []
-    with pytest.raises(OutputTruncatedError, match="cut off"):
+    parts: list[object] = []
+    with pytest.raises(OutputTruncatedError, match=CUT_OFF):
         if api == "stream":
             parts.extend(runnable.stream(PROMPT))
         else:
@@ -217,7 +218,7 @@ async def test_json_that_cannot_be_right_is_refused(
     emulator: WandbEmulator,
     method: StructuredMethod,
     text: str,
-    schema: Any,
+    schema: type | dict[str, Any],
     api: str,
     include_raw: bool,
 ) -> None:
@@ -244,7 +245,7 @@ async def test_json_that_cannot_be_right_is_refused(
 
 @pytest.mark.parametrize("method", ["json_schema", "json_mode"])
 def test_lone_brace_in_json_mode_without_schema_raises(
-    emulator: WandbEmulator, method: str
+    emulator: WandbEmulator, method: StructuredMethod
 ) -> None:
     emulator.script(Reply(content="{"))
     runnable = emulator.chat_model(max_retries=0).with_structured_output(
@@ -299,7 +300,7 @@ async def test_function_calling_prose_answer_raises(
 
 @pytest.mark.parametrize("schema", [Person, PERSON_SCHEMA], ids=["pydantic", "json-schema"])
 def test_function_calling_prose_with_include_raw_is_a_parsing_error(
-    emulator: WandbEmulator, schema: Any
+    emulator: WandbEmulator, schema: type | dict[str, Any]
 ) -> None:
     emulator.script(Reply(content="Ada Lovelace was 36."))
     result = (
@@ -307,6 +308,7 @@ def test_function_calling_prose_with_include_raw_is_a_parsing_error(
         .with_structured_output(schema, method="function_calling", include_raw=True)
         .invoke(PROMPT)
     )
+    assert isinstance(result, dict)
     assert result["parsed"] is None
     assert isinstance(result["parsing_error"], OutputParserException)
     assert result["raw"].content == "Ada Lovelace was 36."

@@ -10,7 +10,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from langchain_wandb._tools import OutputTruncatedError, parse_structured, structured_output_parser
+from langchain_wandb._tools import (
+    OutputTruncatedError,
+    StructuredMethod,
+    parse_structured,
+    structured_output_parser,
+)
 
 
 class Person(BaseModel):
@@ -27,6 +32,7 @@ class PersonDict(TypedDict):
     age: int
 
 
+CUT_OFF = "answer was cut off before the structured output was complete"
 TEAM_SCHEMA: dict[str, Any] = {
     "title": "Team",
     "type": "object",
@@ -65,9 +71,9 @@ def cut_off(content: str = '{"name": "Ada", "age": 3', **metadata: Any) -> AIMes
 
 
 @pytest.mark.parametrize("method", ["json_schema", "json_mode", "function_calling"])
-def test_cut_off_answer_raises_with_what_to_do(method: Any) -> None:
+def test_cut_off_answer_raises_with_what_to_do(method: StructuredMethod) -> None:
     parser = structured_output_parser(Person, method=method, max_tokens=64)
-    with pytest.raises(OutputTruncatedError, match="cut off") as caught:
+    with pytest.raises(OutputTruncatedError, match=CUT_OFF) as caught:
         parser.invoke(cut_off())
     text = str(caught.value)
     assert "openai/gpt-oss-120b's answer" in text
@@ -91,7 +97,7 @@ def test_cut_off_answer_of_a_switchable_model_suggests_switching_reasoning_off()
     "text", ["{", '{"name": "Ada", "age": 3', '{"name": "Ada", "age": 36} and more', ""]
 )
 @pytest.mark.parametrize("schema", [Person, PersonDict, None])
-def test_incomplete_json_is_refused_even_when_finished(text: str, schema: Any) -> None:
+def test_incomplete_json_is_refused_even_when_finished(text: str, schema: type | None) -> None:
     parser = structured_output_parser(schema, method="json_mode")
     message = AIMessage(content=text, response_metadata={"finish_reason": "stop"})
     with pytest.raises(OutputParserException, match="is not valid JSON"):
@@ -172,8 +178,8 @@ def test_streaming_a_cut_off_answer_raises_after_the_partial_objects() -> None:
         AIMessageChunk(content='{"name": "Ada", '),
         AIMessageChunk(content='"age": 3', response_metadata={"finish_reason": "length"}),
     ]
-    seen: list[Any] = []
-    with pytest.raises(OutputTruncatedError, match="cut off"):
+    seen: list[object] = []
+    with pytest.raises(OutputTruncatedError, match=CUT_OFF):
         seen.extend(parser.transform(iter(chunks)))
     assert seen == [{"name": "Ada"}, {"name": "Ada", "age": 3}]  # partial, as they streamed
 
@@ -182,5 +188,5 @@ def test_response_format_class_parse_is_strict() -> None:
     assert parse_structured(AIMessage(content='{"name": "Ada", "age": 36}'), Person) == Person(
         name="Ada", age=36
     )
-    with pytest.raises(OutputTruncatedError, match="cut off"):
+    with pytest.raises(OutputTruncatedError, match=CUT_OFF):
         parse_structured(cut_off(), Person)
