@@ -336,7 +336,7 @@ def test_structured_output_streams_partial_objects(
 def test_structured_output_bad_arguments(llm: ChatWandbInference) -> None:
     with pytest.raises(ValueError, match="needs a schema"):
         llm.with_structured_output(None, method="json_schema")
-    with pytest.raises(ValueError, match="strict"):
+    with pytest.raises(ValueError, match="`strict` does not apply to method='json_mode'"):
         llm.with_structured_output(Person, method="json_mode", strict=True)
     with pytest.raises(ValueError, match="Unknown method"):
         llm.with_structured_output(Person, method="xml")  # type: ignore[arg-type]
