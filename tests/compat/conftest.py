@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -56,9 +57,9 @@ class Vllm:
     def base_url(self) -> str:
         return f"{self.root_url}/v1"
 
-    def chat_model(self, **kwargs: object) -> ChatWandbInference:
+    def chat_model(self, **kwargs: Any) -> ChatWandbInference:
         """Our model pointed at the server (kwargs override the defaults)."""
-        params: dict[str, object] = {
+        params: dict[str, Any] = {
             "model": self.model,
             "base_url": self.base_url,
             "api_key": "x",
@@ -66,7 +67,7 @@ class Vllm:
             "max_tokens": 24,
         }
         params.update(kwargs)
-        return ChatWandbInference(**params)  # type: ignore[arg-type]
+        return ChatWandbInference(**params)
 
     def prompt_text(self, body: dict[str, object]) -> str:
         """The prompt vLLM built for a chat request, detokenized (via `return_token_ids`)."""

@@ -9,7 +9,8 @@ from langchain_core.exceptions import ContextOverflowError, ModelNotFoundError
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from pydantic import BaseModel
 
-from langchain_wandb._errors import WandbStreamError
+from langchain_wandb import WandbStreamError
+from langchain_wandb._tools import StructuredMethod
 from tests.compat.conftest import Vllm
 
 NO_THINK = {"reasoning": False}
@@ -106,14 +107,14 @@ def test_forced_tool_call_parses(vllm: Vllm) -> None:
 
 
 @pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
-def test_structured_output_parses(vllm: Vllm, method: str) -> None:
+def test_structured_output_parses(vllm: Vllm, method: StructuredMethod) -> None:
     llm = vllm.chat_model(max_tokens=300, seed=5, **NO_THINK)
     schema = Pick if method != "json_mode" else None
     if schema is None:
         raw = llm.with_structured_output(method="json_mode").invoke("hi")
         assert isinstance(raw, dict)
         return
-    result = llm.with_structured_output(schema, method=method, strict=True).invoke("hi")  # type: ignore[arg-type]
+    result = llm.with_structured_output(schema, method=method, strict=True).invoke("hi")
     assert isinstance(result, Pick)
 
 

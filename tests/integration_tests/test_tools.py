@@ -339,6 +339,7 @@ def test_structured_output_bad_arguments(llm: ChatWandbInference) -> None:
     with pytest.raises(ValueError, match="`strict` does not apply to method='json_mode'"):
         llm.with_structured_output(Person, method="json_mode", strict=True)
     with pytest.raises(ValueError, match="Unknown method"):
+        # An unknown method on purpose: the error must name it.
         llm.with_structured_output(Person, method="xml")  # type: ignore[arg-type]
 
 

@@ -50,6 +50,11 @@ async def await_for(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.001)
 
 
+def queued(governor: Governor, count: int) -> Callable[[], bool]:
+    """A condition: `count` waiters are queued on `governor`."""
+    return lambda: governor.snapshot().queued == count
+
+
 def later(seconds: float = BOUND) -> float:
     return time.monotonic() + seconds
 
@@ -153,7 +158,7 @@ def test_waiters_are_served_first_come_first_served() -> None:
         thread = threading.Thread(target=wait_turn, args=(index,))
         thread.start()
         threads.append(thread)
-        wait_for(lambda index=index: governor.snapshot().queued == index + 1)  # type: ignore[misc]
+        wait_for(queued(governor, index + 1))
     held.release()
     for thread in threads:
         thread.join(BOUND)
@@ -385,7 +390,7 @@ def test_release_from_a_thread_wakes_tasks_on_two_loops_and_a_thread() -> None:
     ]
     for count, worker in enumerate(workers, 1):
         worker.start()
-        wait_for(lambda count=count: governor.snapshot().queued == count)  # type: ignore[misc]
+        wait_for(queued(governor, count))
     held.release()
     for worker in workers:
         worker.join(BOUND)
