@@ -224,7 +224,7 @@ def test_logprobs_shapes_streamed_and_not(vllm: Vllm) -> None:
 
 
 # -- tool calls ---------------------------------------------------------------------------
-def tool_body(choice: Any, **extra: Any) -> dict[str, Any]:
+def tool_body(choice: str | dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"messages": HI, "tools": [TOOL], "tool_choice": choice, "max_tokens": 80, **extra}
 
 
@@ -258,7 +258,9 @@ def test_required_tool_choice_streams_one_call_with_id_on_the_first_fragment(vll
     ],
     ids=["required", "named"],
 )
-def test_forced_tool_call_nonstream(vllm: Vllm, choice: Any, finish_reason: str) -> None:
+def test_forced_tool_call_nonstream(
+    vllm: Vllm, choice: str | dict[str, Any], finish_reason: str
+) -> None:
     choice_data = ok(vllm, tool_body(choice, **NO_THINK))["choices"][0]
     # A named tool choice finishes with "stop", not "tool_calls" (vLLM's way).
     assert choice_data["finish_reason"] == finish_reason

@@ -163,7 +163,8 @@ def response(message: dict[str, Any], **top: Any) -> dict[str, Any]:
     return {"id": "r1", "model": "m", "choices": [{"index": 0, "message": message}], **top}
 
 
-def call(arguments: Any) -> dict[str, Any]:
+def call(arguments: object) -> dict[str, Any]:
+    """A tool call whose `arguments` may be any JSON value (W&B should send a string)."""
     return {"id": "t1", "type": "function", "function": {"name": "f", "arguments": arguments}}
 
 
