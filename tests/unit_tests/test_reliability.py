@@ -73,7 +73,7 @@ def test_bad_constructor_arguments(kwargs: dict[str, Any], match: str) -> None:
 
 
 def test_unknown_constructor_argument_moves_to_model_kwargs_with_warning() -> None:
-    with pytest.warns(UserWarning, match="top_k"):
+    with pytest.warns(UserWarning, match=r"top_k was transferred to model_kwargs"):
         # An argument the class does not declare, on purpose: it must go to model_kwargs.
-        llm = ChatWandbInference(api_key=SecretStr("k"), top_k=5)  # type: ignore[call-arg]
+        llm = ChatWandbInference(api_key=SecretStr("k"), top_k=5)  # type: ignore[call-arg,unused-ignore]
     assert llm.model_kwargs == {"top_k": 5}
