@@ -9,6 +9,7 @@ function_calling answer in prose, raise `OutputParserException`, never `None` or
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import pytest
@@ -89,18 +90,35 @@ def answer_text(message: AIMessage) -> str:
     return message.text
 
 
+CUT_CALL_IS_NO_ANSWER = (
+    "defect: a non-streamed tool call cut off by max_tokens lands in invalid_tool_calls, which "
+    "the reasoning-budget check (chat_models._warn_if_thinking_ate_budget, answered=...) does "
+    "not count, so it warns 'returned no answer' though the cut call arrived; streamed is right"
+)
+
+
 # -- finish_reason="length" ----------------------------------------------------------------
 @pytest.mark.parametrize("api", APIS)
 @pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
 @pytest.mark.parametrize("method", METHODS)
 async def test_cut_off_answer_raises_truncated_error(
-    emulator: WandbEmulator, method: StructuredMethod, streaming: bool, api: str
+    emulator: WandbEmulator,
+    method: StructuredMethod,
+    streaming: bool,
+    api: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if method == "function_calling" and not streaming:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=CUT_CALL_IS_NO_ANSWER))
     emulator.script(scripted(method, CUT, finish_reason="length"))
     llm = emulator.chat_model(max_retries=0, streaming=streaming, max_tokens=BUDGET)
     runnable = llm.with_structured_output(Person, method=method)
-    with pytest.raises(OutputTruncatedError, match=CUT_OFF) as caught:
-        await run(runnable, api)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        with pytest.raises(OutputTruncatedError, match=CUT_OFF) as caught:
+            await run(runnable, api)
+    # Part of the answer arrived: no warning may claim that none did.
+    assert [str(w.message) for w in warned if "returned no answer" in str(w.message)] == []
     error = caught.value
     assert isinstance(
         error, OutputParserException

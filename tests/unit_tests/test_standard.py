@@ -69,7 +69,7 @@ class TestChatWandbInferenceStandard(WandbCapabilities, ChatModelUnitTests):
                 allowed_objects=[ChatWandbInference],
                 secrets_from_env=True,
             )
-            assert model.dict() == loaded.dict()
+            assert model.asdict() == loaded.asdict()
 
 
 def test_all_is_refused_and_core_is_left_alone() -> None:
