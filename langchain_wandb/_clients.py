@@ -85,12 +85,16 @@ class _LoopClients:
 
 
 def _forget_all() -> None:
-    """Drop every cached client (in a forked child: they are the parent's)."""
-    global _pid  # noqa: PLW0603 - the process-wide cache belongs to one pid
-    with _lock:
-        _pid = os.getpid()
-        _sync_clients.clear()
-        _loops.clear()
+    """Drop every cached client (in a forked child: they are the parent's).
+
+    The lock is replaced, not taken: another thread of the parent may have held it at
+    the fork, and in the child nothing would ever release it.
+    """
+    global _pid, _lock  # noqa: PLW0603 - the process-wide cache belongs to one pid
+    _lock = threading.Lock()
+    _pid = os.getpid()
+    _sync_clients.clear()
+    _loops.clear()
 
 
 os.register_at_fork(after_in_child=_forget_all)
@@ -105,15 +109,21 @@ def _check_pid() -> None:
 def _cached(
     cache: OrderedDict[ClientConfig, ClientT], config: ClientConfig, make: Callable[[], ClientT]
 ) -> ClientT:
-    """The cached client for `config`, made and stored (LRU-bounded) when missing."""
+    """The cached client for `config`, made and stored (LRU-bounded) when missing.
+
+    The client is built outside the lock (it takes milliseconds): a fork meanwhile must
+    not find the lock held, and other configurations need not wait.
+    """
     with _lock:
         client = cache.get(config)
-        if client is None:
-            client = cache[config] = make()
-            while len(cache) > MAX_CLIENTS:
-                cache.popitem(last=False)
-        else:
+        if client is not None:
             cache.move_to_end(config)
+            return client
+    made = make()
+    with _lock:
+        client = cache.setdefault(config, made)
+        while len(cache) > MAX_CLIENTS:
+            cache.popitem(last=False)
         return client
 
 
