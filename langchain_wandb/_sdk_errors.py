@@ -9,6 +9,7 @@ request fails.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import httpx2
@@ -157,37 +158,57 @@ def _response_text(response: httpx2.Response) -> str:
         return ""
 
 
-def _masked_response(response: httpx2.Response, secret: str) -> httpx2.Response:
-    """A copy of `response` (and its request) with the key masked in text and headers."""
-    request = response.request
-    request_headers = {
+def _masked_request(request: httpx2.Request, secret: str) -> httpx2.Request:
+    """A copy of `request` (method, URL, headers) with the key masked."""
+    headers = {
         name: ("Bearer " + MASK if name.lower() == "authorization" else redact(value, secret))
         for name, value in request.headers.items()
     }
-    masked_request = httpx2.Request(request.method, request.url, headers=request_headers)
+    return httpx2.Request(request.method, redact(str(request.url), secret), headers=headers)
+
+
+def _masked_response(response: httpx2.Response, secret: str) -> httpx2.Response:
+    """A copy of `response` (and its request) with the key masked in text and headers."""
     return httpx2.Response(
         response.status_code,
         headers={name: redact(value, secret) for name, value in response.headers.items()},
         content=redact(_response_text(response), secret).encode(),
-        request=masked_request,
+        request=_masked_request(response.request, secret),
     )
+
+
+def mask_everywhere(error: BaseException, secret: str) -> None:
+    """Mask the key in `error` and in every error it was raised from.
+
+    Text, body, request and response: SDK and httpx2 errors carry the request, its
+    Authorization header included.
+    """
+    redact_chain(error, secret)
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for name in ("response", "request"):
+            try:
+                value = getattr(current, name, None)
+            except RuntimeError:  # httpx2 errors raise when no request was attached
+                continue
+            with contextlib.suppress(AttributeError):
+                if isinstance(value, httpx2.Response):
+                    setattr(current, name, _masked_response(value, secret))
+                elif isinstance(value, httpx2.Request):
+                    setattr(current, name, _masked_request(value, secret))
+        current = current.__cause__ or current.__context__
 
 
 def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> Exception:
     """Map an SDK error to the matching typed error with a helpful, key-free message."""
-    if isinstance(error, openai.APITimeoutError):
-        redact_chain(error, secret)
-        timeout = WandbTimeoutError(request=error.request)
-        timeout.message = f"Request to W&B Inference timed out (model {model!r})."
-        return timeout
     if isinstance(error, openai.APIConnectionError):
         detail = redact(str(error.__cause__ or error), secret)
-        redact_chain(error, secret)
         return WandbConnectionError(
             message=f"Could not reach W&B Inference: {detail}", request=error.request
         )
     if not isinstance(error, openai.APIStatusError):
-        redact_chain(error, secret)
         return error
     status = error.status_code
     said = server_text(error)  # classified on the server's own words, masked after
@@ -208,7 +229,6 @@ def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> 
         cls, hint = WandbServerError, "W&B Inference had a server error."
     else:
         cls, hint = WandbAPIStatusError, "W&B Inference returned an error."
-    redact_chain(error, secret)
     return cls(
         redact(f"{hint} Server said ({status}): {said}", secret),
         response=_masked_response(error.response, secret),
@@ -235,13 +255,26 @@ def to_typed_error(
 ) -> BaseException:
     """The typed, key-free error for anything a request raised (`error` itself if typed).
 
-    `timeout`/`idle_timeout` are the request's limits, named in timeout messages.
+    `timeout`/`idle_timeout` are the request's limits, named in timeout messages. The
+    error is classified on the server's own words first; then the key is masked in it,
+    in the error it stays chained to, and in everything that error was raised from.
     """
+    typed = _classified(
+        error, model=model, secret=secret, timeout=timeout, idle_timeout=idle_timeout
+    )
+    mask_everywhere(error, secret)
+    if typed is not error:
+        mask_everywhere(typed, secret)
+    return typed
+
+
+def _classified(
+    error: BaseException, *, model: str, secret: str, timeout: float, idle_timeout: float
+) -> BaseException:
     from langchain_wandb._governor import ConcurrencyLimitTimeout
     from langchain_wandb._transport import DeadlineExceededError, MalformedBodyError
 
     if isinstance(error, openai.APITimeoutError):
-        redact_chain(error, secret)
         timed_out = WandbTimeoutError(request=error.request)
         timed_out.message = (
             f"W&B Inference did not answer in time (model {model!r}; timeout={timeout:g} s "
@@ -262,7 +295,6 @@ def to_typed_error(
             "the answer is incomplete."
         )
     if isinstance(error, httpx2.TransportError):
-        redact_chain(error, secret)
         return StreamEndedEarlyError(
             f"The W&B stream broke off mid-answer ({type(error).__name__}: "
             f"{redact(str(error), secret)}); the answer is incomplete."
@@ -283,5 +315,4 @@ def to_typed_error(
             f"{redact(repr(where), secret)}): a lone surrogate from a broken decode. "
             "Clean the text first."
         )
-    redact_chain(error, secret)
     return error
