@@ -190,7 +190,12 @@ class _Pool:
                 for queue in (self.requeued, self.waiting):
                     if waiter in queue:
                         queue.remove(waiter)
-                return None
+                # A waiter at the head with a lower cap may have held back those behind
+                # it although slots were free: with it gone, they may go now.
+                woken = self._grant_locked()
+        if slot is None:
+            self._signal(woken)
+            return None
         if keep:
             return slot
         self.release(slot)
