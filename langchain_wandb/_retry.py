@@ -47,19 +47,37 @@ _INITIAL_DELAY = 0.5
 _MAX_DELAY = 8.0
 _REFUSAL_DELAY = 0.02
 _MAX_REFUSAL_DELAY = 2.0
-# Older W&B deployments answer 429 for exhausted quota too; waiting will not help then.
-_QUOTA_MARKERS = ("quota", "credit", "billing", "payment")
+# W&B's documented 429s (docs.wandb.ai, "rate limit errors (429)"): "Concurrency limit
+# reached for requests" (wait for a slot), "You exceeded your current quota, please check
+# your plan and billing details" and "W&B Inference isn't available for personal accounts"
+# (waiting will not help). Only a 429 that says it is about concurrency is queued again
+# without counting against max_retries; any other 429 is an ordinary retry.
+_CONCURRENCY_MARKERS = ("concurrency", "concurrent", "in flight", "in-flight")
+_QUOTA_MARKERS = (
+    "quota",
+    "credit",
+    "billing",
+    "payment",
+    "personal account",
+    "isn't available",
+    "not available",
+)
 _DELAY_SECONDS = re.compile(r"\s*\d+(?:\.\d+)?\s*")
 
 
 def is_concurrency_refusal(error: BaseException) -> bool:
-    """Whether `error` is a 429 that means "too many requests in flight" (not quota)."""
-    return getattr(error, "status_code", None) == 429 and not _is_quota(error)
+    """Whether `error` is a 429 that says "too many requests in flight" (W&B's wording)."""
+    if getattr(error, "status_code", None) != 429 or _is_quota(error):
+        return False
+    return any(marker in _text(error) for marker in _CONCURRENCY_MARKERS)
 
 
 def _is_quota(error: BaseException) -> bool:
-    text = str(getattr(error, "message", error)).lower()
-    return any(marker in text for marker in _QUOTA_MARKERS)
+    return any(marker in _text(error) for marker in _QUOTA_MARKERS)
+
+
+def _text(error: BaseException) -> str:
+    return str(getattr(error, "message", error)).lower()
 
 
 def retry_delay(error: BaseException, retries_done: int, max_retries: int) -> float | None:

@@ -300,8 +300,17 @@ def _classified(
             f"{redact(str(error), secret)}); the answer is incomplete."
         )
     if isinstance(error, ConcurrencyLimitTimeout):
+        refusal = error.__cause__
+        said = (
+            f" W&B's last refusal ({refusal.status_code}): {server_text(refusal)}"
+            if isinstance(refusal, openai.APIStatusError)
+            else ""
+        )
         return WandbConcurrencyTimeoutError(
-            str(error), limit=error.limit, in_flight=error.in_flight, waited=error.waited
+            redact(str(error) + said, secret),
+            limit=error.limit,
+            in_flight=error.in_flight,
+            waited=error.waited,
         )
     if isinstance(error, MalformedBodyError):
         return WandbStreamError(
