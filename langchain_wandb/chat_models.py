@@ -588,7 +588,7 @@ class ChatWandbInference(BaseChatModel):
         _warn_if_thinking_ate_budget(
             str(message.response_metadata.get("model_name") or body["model"]),
             finish_reason,
-            answered=bool(message.text or message.tool_calls),
+            answered=bool(message.text or message.tool_calls or message.invalid_tool_calls),
             reasoned=bool(message.additional_kwargs.get("reasoning_content")),
         )
         _raise_if_a_tool_call_was_cut_off(message, finish_reason, body)

@@ -49,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_wandb.models import ReasoningMode, catalogue
 from langchain_wandb.testing._auto import automatic_reply
@@ -61,6 +61,9 @@ from langchain_wandb.testing._concurrency import (
 )
 from langchain_wandb.testing._models import EmulatedModel, resolve_model
 from langchain_wandb.testing._replies import RenderedReply, Reply, prompt_tokens_of
+
+if TYPE_CHECKING:
+    from langchain_wandb.chat_models import ChatWandbInference
 
 #: Models the emulator lists at `GET /models`: the packaged catalogue snapshot.
 EMULATED_MODELS = tuple(catalogue())
@@ -195,7 +198,7 @@ class WandbEmulator:
         """The `base_url` to give `ChatWandbInference`."""
         return f"http://{self.host}:{self.port}/v1"
 
-    def chat_model(self, **kwargs: Any) -> Any:
+    def chat_model(self, **kwargs: Any) -> ChatWandbInference:
         """A `ChatWandbInference` pointed at this emulator (kwargs override defaults)."""
         from langchain_wandb import ChatWandbInference
 

@@ -239,7 +239,9 @@ def test_streamed_tool_calls_still_merge_through_the_model(emulator: WandbEmulat
     assert [(c["name"], c["args"]) for c in message.tool_calls] == [
         ("magic_function", {"input": 5})
     ]
-    assert message.tool_calls[0]["id"].startswith("chatcmpl-tool-")
+    call_id = message.tool_calls[0]["id"]
+    assert call_id is not None
+    assert call_id.startswith("chatcmpl-tool-")
 
 
 # -- logprobs ----------------------------------------------------------------------------

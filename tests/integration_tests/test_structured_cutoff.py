@@ -90,13 +90,6 @@ def answer_text(message: AIMessage) -> str:
     return message.text
 
 
-CUT_CALL_IS_NO_ANSWER = (
-    "defect: a non-streamed tool call cut off by max_tokens lands in invalid_tool_calls, which "
-    "the reasoning-budget check (chat_models._warn_if_thinking_ate_budget, answered=...) does "
-    "not count, so it warns 'returned no answer' though the cut call arrived; streamed is right"
-)
-
-
 # -- finish_reason="length" ----------------------------------------------------------------
 @pytest.mark.parametrize("api", APIS)
 @pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
@@ -106,10 +99,7 @@ async def test_cut_off_answer_raises_truncated_error(
     method: StructuredMethod,
     streaming: bool,
     api: str,
-    request: pytest.FixtureRequest,
 ) -> None:
-    if method == "function_calling" and not streaming:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=CUT_CALL_IS_NO_ANSWER))
     emulator.script(scripted(method, CUT, finish_reason="length"))
     llm = emulator.chat_model(max_retries=0, streaming=streaming, max_tokens=BUDGET)
     runnable = llm.with_structured_output(Person, method=method)
