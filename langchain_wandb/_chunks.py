@@ -295,6 +295,7 @@ class StreamState:
         "finish_reason",
         "has_reasoning",
         "has_text",
+        "metadata_sent",
         "model",
         "pending_usage",
         "response_id",
@@ -316,6 +317,7 @@ class StreamState:
         self.finish_reason: str | None = None
         self.fingerprint_sent = False
         self.has_text = False
+        self.metadata_sent = False
         self.has_reasoning = False
         self.pending_usage: dict[str, Any] | None = None
         self.usage_sent = False
@@ -348,9 +350,11 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         MalformedResponseError: If a field has the wrong type.
 
     """
-    if "error" in data:
+    if data.get("error") is not None:
         raise WandbStreamError.from_event(data["error"])
-    metadata = _first_metadata(data, state) if state.events == 0 else {"model_provider": PROVIDER}
+    # The once-per-response metadata goes on the first chunk emitted, which need not be the
+    # first event: a gateway may open with an event that carries nothing.
+    metadata = {"model_provider": PROVIDER} if state.metadata_sent else _first_metadata(data, state)
     state.events += 1
     if not state.fingerprint_sent and data.get("system_fingerprint") is not None:
         # vLLM sends it on the last chunk (with usage), not the first: put it on one chunk.
@@ -368,6 +372,7 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
             return None
         state.usage_sent = True
         state.pending_usage = None
+        state.metadata_sent = True
         return _empty_generation(state, metadata, usage_to_metadata(usage))
     if usage:
         # Servers with continuous usage stats repeat a running total on every chunk;
@@ -390,6 +395,7 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         tool_call_chunks.extend(state.tool_calls.finish())
     if logprobs := _field(choice, "logprobs", dict, "chunk.choices[0]"):
         metadata["logprobs"] = logprobs  # per-token lists: merging concatenates them in order
+    state.metadata_sent = True
     content: str | list[str | dict[str, Any]] = text
     if state.blocks is not None:
         content = state.blocks.content(reasoning, text, tool_call_chunks)
@@ -407,8 +413,12 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
 
 def _first_metadata(data: dict[str, Any], state: StreamState) -> dict[str, Any]:
     metadata = _response_metadata(data, "chunk")
-    state.response_id = metadata.get("id")
-    state.model = metadata.get("model_name", "")
+    state.response_id = metadata.get("id") or state.response_id
+    state.model = metadata.get("model_name") or state.model
+    if state.model:
+        metadata["model_name"] = state.model
+    if state.response_id:
+        metadata["id"] = state.response_id
     return metadata
 
 
@@ -467,7 +477,7 @@ def response_to_result(data: dict[str, Any]) -> ChatResult:
         MalformedResponseError: If it has no choices, or a field has the wrong type.
 
     """
-    if "error" in data:
+    if data.get("error") is not None:
         raise WandbStreamError.from_event(data["error"], where="in its response")
     choices = _field(data, "choices", list, "response")
     if not choices:

@@ -262,6 +262,8 @@ class StreamDecoder:
         try:
             event = loads_utf8(data)
         except ValueError:
+            if cut_off and self.state.finish_reason is not None:
+                return None  # the answer had finished: only the usage event was cut off
             if cut_off:
                 raise StreamEndedEarlyError(
                     "The W&B stream ended mid-event, so the answer is incomplete: "

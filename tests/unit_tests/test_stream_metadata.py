@@ -42,3 +42,26 @@ def test_a_fingerprint_repeated_on_every_chunk_is_not_concatenated() -> None:
     )
     assert merged.response_metadata["system_fingerprint"] == "fp"
     assert merged.text == "ab"
+
+
+def test_a_preamble_event_that_carries_nothing_keeps_the_model_name() -> None:
+    merged = _merged(
+        {"id": "c1", "model": "served/model-x", "choices": []},  # a gateway's opening event
+        {"id": "c1", "choices": [{"index": 0, "delta": {"content": "hi"}}]},
+        {"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    )
+    assert merged.response_metadata["model_name"] == "served/model-x"
+    assert merged.id == "c1"
+
+
+def test_a_usage_event_cut_off_after_the_finish_keeps_the_answer() -> None:
+    events = _events(
+        {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": "whole"}}]},
+        {"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    )[:-1]  # no [DONE]: the connection breaks inside the usage event
+    state = StreamState()
+    chunks = list(decode_stream([*events, b'data: {"id": "c1", "choices": [], "usa'], state))
+    merged = add_ai_message_chunks(*[cast("AIMessageChunk", c.message) for c in chunks])
+    assert merged.text == "whole"
+    assert merged.response_metadata["finish_reason"] == "stop"
+    assert state.usage_lost
