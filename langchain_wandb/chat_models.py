@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from langchain_wandb import _clients, _transport
 from langchain_wandb._chunks import StreamState, keep_partial, response_to_result
+from langchain_wandb._json import json_loads
 from langchain_wandb._request import (
     RequestOptions,
     build_body,
@@ -481,6 +482,10 @@ class ChatWandbInference(BaseChatModel):
         body = self._request_body(messages, stop, stream=True, **kwargs)
         state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
+        # With a schema class as response_format, the closing chunk waits for `parsed`.
+        schema = (
+            kwargs.get("response_format") if _wants_parsed(kwargs.get("response_format")) else None
+        )
         with (
             keep_partial(received),
             self._typed_errors(body["model"]),
@@ -492,10 +497,11 @@ class ChatWandbInference(BaseChatModel):
                 received.append(chunk)
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+                if not (schema and _is_closing(chunk)):
+                    yield chunk
         _after_stream(state, body, received)
-        if (parsed := _parsed_chunk(kwargs.get("response_format"), received)) is not None:
-            yield parsed
+        if schema:
+            yield _with_parsed(received, schema)
 
     async def _astream(
         self,
@@ -507,6 +513,10 @@ class ChatWandbInference(BaseChatModel):
         body = self._request_body(messages, stop, stream=True, **kwargs)
         state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
+        # With a schema class as response_format, the closing chunk waits for `parsed`.
+        schema = (
+            kwargs.get("response_format") if _wants_parsed(kwargs.get("response_format")) else None
+        )
         config = self._client_config(asynchronous=True)
         hook = _retry_hook(run_manager)
         with keep_partial(received), self._typed_errors(body["model"]):
@@ -517,10 +527,11 @@ class ChatWandbInference(BaseChatModel):
                     received.append(chunk)
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                    yield chunk
+                    if not (schema and _is_closing(chunk)):
+                        yield chunk
         _after_stream(state, body, received)
-        if (parsed := _parsed_chunk(kwargs.get("response_format"), received)) is not None:
-            yield parsed
+        if schema:
+            yield _with_parsed(received, schema)
 
     def _generate(
         self,
@@ -591,7 +602,9 @@ class ChatWandbInference(BaseChatModel):
             answered=bool(message.text or message.tool_calls or message.invalid_tool_calls),
             reasoned=bool(message.additional_kwargs.get("reasoning_content")),
         )
-        _raise_if_a_tool_call_was_cut_off(message, finish_reason, body)
+        wire_calls = (data["choices"][0].get("message") or {}).get("tool_calls") or []
+        last_args = (wire_calls[-1].get("function") or {}).get("arguments") if wire_calls else None
+        _raise_if_a_tool_call_was_cut_off(message, finish_reason, body, last_args)
         if _wants_parsed(response_format):
             from langchain_wandb._tools import parse_structured
 
@@ -795,7 +808,9 @@ def _after_stream(
     """Check a finished stream: raise for a cut-off tool call, warn about what it lacked."""
     if state.finish_reason == "length" and (state.has_tool_calls or _forces_a_tool(body)):
         merged = add_ai_message_chunks(*[cast("AIMessageChunk", c.message) for c in received])
-        _raise_if_a_tool_call_was_cut_off(merged, state.finish_reason, body)
+        chunks = merged.tool_call_chunks
+        last_args = chunks[-1]["args"] if chunks else None
+        _raise_if_a_tool_call_was_cut_off(merged, state.finish_reason, body, last_args)
     if state.usage_lost and body.get("stream_options"):
         logger.warning(
             "The W&B stream closed after the answer finished but before its usage; "
@@ -810,20 +825,27 @@ def _after_stream(
 
 
 def _raise_if_a_tool_call_was_cut_off(
-    message: AIMessage, finish_reason: Any, body: dict[str, Any]
+    message: AIMessage, finish_reason: Any, body: dict[str, Any], last_args: Any
 ) -> None:
     """A tool call cut off by `max_tokens` can never run: say so instead of ending quietly.
 
     Without this an agent sees no runnable tool call and stops, as if it had answered.
     With a forced `tool_choice`, an answer cut off before any whole call counts too (vLLM
-    then returns the raw `<tool_call>{...` text as content).
+    then returns the raw `<tool_call>{...` text as content), and so does a last call whose
+    arguments are not complete JSON (an empty string would otherwise run as `{}`).
+    `last_args` is the last call's argument text as the server sent it.
 
     Raises:
         OutputTruncatedError: If the answer stopped at `max_tokens` inside a tool call.
     """
     if finish_reason != "length":
         return
-    if not message.invalid_tool_calls and not (_forces_a_tool(body) and not message.tool_calls):
+    cut = (
+        bool(message.invalid_tool_calls)
+        or (_forces_a_tool(body) and not message.tool_calls)
+        or (last_args is not None and not _is_whole_json(last_args))
+    )
+    if not cut:
         return
     from langchain_wandb._tools import OutputTruncatedError
 
@@ -831,6 +853,16 @@ def _raise_if_a_tool_call_was_cut_off(
         AIMessage(**message.model_dump(exclude={"type", "tool_call_chunks", "chunk_position"})),
         max_tokens=body.get("max_tokens"),
     )
+
+
+def _is_whole_json(text: Any) -> bool:
+    if not isinstance(text, str):
+        return isinstance(text, dict)
+    try:
+        json_loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _forces_a_tool(body: dict[str, Any]) -> bool:
@@ -859,21 +891,20 @@ def _wants_parsed(response_format: Any) -> bool:
     return response_format is not None and not isinstance(response_format, dict)
 
 
-def _parsed_chunk(
-    response_format: Any, received: list[ChatGenerationChunk]
-) -> ChatGenerationChunk | None:
-    """The closing chunk that carries `parsed` for a streamed answer, when asked for one.
+def _is_closing(chunk: ChatGenerationChunk) -> bool:
+    return cast("AIMessageChunk", chunk.message).chunk_position == "last"
+
+
+def _with_parsed(received: list[ChatGenerationChunk], schema: Any) -> ChatGenerationChunk:
+    """The stream's closing chunk, carrying the parsed answer (`additional_kwargs["parsed"]`).
 
     Raises:
         OutputTruncatedError: If the answer was cut off at the token limit.
         OutputParserException: If the answer is not JSON that fits the schema.
     """
-    if not _wants_parsed(response_format) or not received:
-        return None
     from langchain_wandb._tools import parse_structured
 
     merged = add_ai_message_chunks(*[cast("AIMessageChunk", c.message) for c in received])
-    parsed = parse_structured(merged, response_format)
-    return ChatGenerationChunk(
-        message=AIMessageChunk(content="", additional_kwargs={"parsed": parsed})
-    )
+    closing = received[-1]
+    closing.message.additional_kwargs["parsed"] = parse_structured(merged, schema)
+    return closing

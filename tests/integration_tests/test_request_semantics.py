@@ -7,7 +7,7 @@ import pytest
 from pydantic import BaseModel
 
 from langchain_wandb import ChatWandbInference, OutputTruncatedError
-from langchain_wandb.testing import Reply, WandbEmulator
+from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
 
 
 class City(BaseModel):
@@ -113,3 +113,24 @@ def test_a_cut_off_answer_without_a_forced_call_is_an_answer(emulator: WandbEmul
     message = llm.invoke("Tell me about Paris")
     assert message.text == "A long story that stops"
     assert message.response_metadata["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_a_tool_call_cut_off_before_its_arguments_raises(
+    emulator: WandbEmulator, streaming: bool
+) -> None:
+    # Empty argument text parses as {}: the tool would run with its defaults.
+    emulator.script(Reply(tool_calls=[ToolCallReply("City", arguments="")], finish_reason="length"))
+    llm = emulator.chat_model(streaming=streaming, max_retries=0).bind_tools([City])
+    with pytest.raises(OutputTruncatedError, match="cut off"):
+        llm.invoke("Paris?")
+
+
+def test_a_streamed_parsed_answer_rides_on_the_closing_chunk(emulator: WandbEmulator) -> None:
+    emulator.script(Reply(content='{"name": "Paris", "population": 2100000}'))
+    llm = emulator.chat_model(max_retries=0)
+    chunks = list(llm.stream("Paris?", response_format=City))
+    closing = [c for c in chunks if c.chunk_position == "last"]
+    assert len(closing) == 1
+    assert closing[0] is chunks[-1]
+    assert closing[0].additional_kwargs["parsed"] == City(name="Paris", population=2100000)
