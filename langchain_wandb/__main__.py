@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TextIO
 from langchain_core.exceptions import ModelError
 from pydantic import ValidationError
 
+from langchain_wandb._redact import redact
 from langchain_wandb.chat_models import DEFAULT_BASE_URL, DEFAULT_MODEL, ChatWandbInference
 from langchain_wandb.models import WandbModel
 
@@ -243,10 +244,7 @@ def error_line(error: BaseException) -> str:
         )
     else:
         text = str(error)
-    key = os.environ.get("WANDB_API_KEY")
-    if key:
-        text = text.replace(key, "***")
-    return " ".join(text.split())
+    return " ".join(redact(text, os.environ.get("WANDB_API_KEY", "").strip()).split())
 
 
 def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:

@@ -194,11 +194,10 @@ class Admitted(Generic[T]):
         """What the attempt returned (the open response)."""
         self._slot = slot
 
-    def release(self, ok: bool = True) -> None:
+    def release(self) -> None:
         """Free the slot once the response is closed; idempotent.
 
-        `ok` says whether the response was read to its end (kept for callers' clarity;
-        the governor learns from admission and refusal, not from how a stream ended).
+        (The governor learns from admissions and refusals, not from how a stream ended.)
         """
         slot, self._slot = self._slot, None
         if slot is not None:

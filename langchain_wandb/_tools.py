@@ -39,6 +39,8 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import SkipValidation, TypeAdapter
 from typing_extensions import is_typeddict
 
+from langchain_wandb._errors import excerpt
+from langchain_wandb._json import loads_lenient
 from langchain_wandb.models import lookup
 
 ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
@@ -280,16 +282,13 @@ class _StreamedAnswer:
 
 def _strict_json(text: str, schema_name: str) -> Any:
     try:
-        return parse_json_markdown(text.strip(), parser=_loads)
+        # Lenient on control characters in strings, as models send them.
+        return parse_json_markdown(text.strip(), parser=loads_lenient)
     except ValueError as error:  # JSONDecodeError is a ValueError
-        excerpt = text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
         raise OutputParserException(
-            f"The answer for {schema_name} is not valid JSON: {excerpt!r}", llm_output=text
+            f"The answer for {schema_name} is not valid JSON: {excerpt(text, _EXCERPT)!r}",
+            llm_output=text,
         ) from error
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text, strict=False)  # control characters in strings, as models send
 
 
 def _tool_arguments(message: AIMessage, tool_name: str) -> Any:
@@ -304,11 +303,11 @@ def _tool_arguments(message: AIMessage, tool_name: str) -> Any:
                 llm_output=args,
             )
     text = message.text
-    excerpt = text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
+    quoted = excerpt(text, _EXCERPT)
     finish_reason = message.response_metadata.get("finish_reason")
     raise OutputParserException(
         f"The model answered in text instead of calling the tool {tool_name!r} "
-        f"(finish_reason={finish_reason!r}): {excerpt!r}. W&B documents only "
+        f"(finish_reason={finish_reason!r}): {quoted!r}. W&B documents only "
         "tool_choice='auto', so a forced call can be refused and retried as 'auto'; "
         "method='json_schema' (the default) constrains the answer on the server instead.",
         llm_output=text,

@@ -264,19 +264,33 @@ def _socket_of(response: Any) -> socket.socket | None:
 
 
 class _Cutoff:
-    """Shuts a response's socket down at the deadline, unblocking a read in progress."""
+    """Shuts a response's socket down at the deadline, unblocking a read in progress.
 
-    __slots__ = ("fired", "sock")
+    Disarmed when the response is done: a pooled socket may already carry another
+    request by the time a late watchdog gets round to it.
+    """
+
+    __slots__ = ("_armed", "_lock", "fired", "sock")
 
     def __init__(self, sock: socket.socket | None) -> None:
         self.sock = sock
         self.fired = False
+        self._armed = True
+        self._lock = threading.Lock()
 
     def __call__(self) -> None:
-        self.fired = True
-        if self.sock is not None:
-            with contextlib.suppress(OSError):  # already closed
-                self.sock.shutdown(socket.SHUT_RDWR)
+        with self._lock:
+            if not self._armed:
+                return
+            self.fired = True
+            if self.sock is not None:
+                with contextlib.suppress(OSError):  # already closed
+                    self.sock.shutdown(socket.SHUT_RDWR)
+
+    def disarm(self) -> None:
+        """Never fire from now on."""
+        with self._lock:
+            self._armed = False
 
 
 def _broken_connection() -> tuple[type[BaseException], ...]:
@@ -358,15 +372,16 @@ def stream_bytes(
     response = admitted.value
     reader = _Body(response, deadline, limits.timeout)
     handle = _watchdog.call_at(deadline, reader.cutoff)
-    ok = False
     try:
         yield iter(reader)
-        ok = True
         reader.drain()
     finally:
+        reader.cutoff.disarm()
         _watchdog.cancel(handle)
-        response.close()
-        admitted.release(ok)
+        try:
+            response.close()
+        finally:
+            admitted.release()
 
 
 class _AsyncBody:
@@ -434,15 +449,16 @@ async def astream_bytes(
     admitted = await _aopen(config, body, limits, deadline, on_retry=on_retry, resend=resend)
     response = admitted.value
     reader = _AsyncBody(response, deadline, limits.timeout)
-    ok = False
     try:
         yield aiter(reader)
-        ok = True
         await reader.drain()
     finally:
+        reader.cutoff.disarm()
         reader.timer.cancel()
-        await response.aclose()
-        admitted.release(ok)
+        try:
+            await response.aclose()
+        finally:
+            admitted.release()
 
 
 def post_json(
@@ -488,7 +504,7 @@ def list_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict
         return models.list(timeout=_timeouts(remaining, limits.timeout))
 
     admitted = run_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
-    admitted.release(True)
+    admitted.release()
     return [model.model_dump() for model in admitted.value.data]
 
 
@@ -506,5 +522,5 @@ async def alist_model_entries(config: ClientConfig, limits: RequestLimits) -> li
             raise DeadlineExceededError(limits.timeout) from None
 
     admitted = await arun_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
-    admitted.release(True)
+    admitted.release()
     return [model.model_dump() for model in admitted.value.data]
