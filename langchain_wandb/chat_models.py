@@ -243,13 +243,17 @@ class ChatWandbInference(BaseChatModel):
     max_retries: int = Field(default=2, ge=0)
     """Retries (with exponential backoff) for 429, 5xx and connection errors before the
     first byte of an answer. Refusals for W&B's concurrency limit are not counted: the
-    request queues again (see `max_concurrency`)."""
+    request queues again (see `max_concurrency`). Each retry is logged on the
+    `langchain_wandb` logger; callbacks' `on_retry` hears of it when LangChain hands the
+    model its run (`invoke`/`batch`/agents), which `.stream()`/`.astream()` do not."""
     timeout: float = Field(default=1800.0, gt=0, allow_inf_nan=False, alias="request_timeout")
     """Total seconds one request may take, whatever the server does: waiting for a
     concurrency slot, every attempt, the waits between retries, and the whole streamed
     answer. Retries stop when the time is up (the last error is raised); a stream still
     running is cut off with `StreamTimeoutError`, keeping what arrived in `.partial`.
-    Generous because a long reasoning answer can stream for many minutes."""
+    Generous because a long reasoning answer can stream for many minutes. (One limit:
+    on the sync path, while the response headers are still arriving, each read is
+    bounded by `stream_idle_timeout` rather than by what is left of `timeout`.)"""
     stream_idle_timeout: float = Field(default=120.0, gt=0, allow_inf_nan=False)
     """Seconds the server may stay silent (before the first byte too: reasoning models
     think a while first); never more than what is left of `timeout`."""
