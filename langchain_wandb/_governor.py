@@ -137,6 +137,13 @@ class _Pool:
         self.learned = False
         self.in_flight = 0
         self.credit = 0
+        # The most requests in flight W&B has accepted at once, and how many refusals in a
+        # row said it is now fewer. One refusal below it is likely W&B's bookkeeping lagging
+        # behind a request that just finished (seen as a 3x slowdown: the limit stepped down
+        # to 1 and regrew one step per dozens of requests): the limit drops at once, then
+        # climbs straight back to the proven level. Two in a row make the drop real.
+        self.proven = 0
+        self.doubts = 0
         # Requests refused for concurrency go before new ones: they have waited longest.
         self.requeued: deque[_Waiter] = deque()
         self.waiting: deque[_Waiter] = deque()
@@ -240,9 +247,11 @@ class _Pool:
     def admitted(self) -> None:
         """A request was accepted: if the limit was what held requests back, raise it."""
         with self.lock:
+            if self.in_flight >= self.proven:
+                self.proven, self.doubts = self.in_flight, 0
             if self.in_flight < self.window:
                 return  # demand, not the limit, decided how many were in flight
-            if not self.learned:
+            if not self.learned or self.window < self.proven:
                 self.window += 1
             else:
                 self.credit += 1
@@ -261,6 +270,10 @@ class _Pool:
         with self.lock:
             old, first = self.window, not self.learned
             new = max(1, min(old, slot.position - 1))
+            if new < self.proven:
+                self.doubts += 1
+                if self.doubts >= 2:
+                    self.proven = new
             self.learned = True
             if new != old:
                 self.window, self.credit = new, 0

@@ -252,7 +252,10 @@ class _Attempts:
             return None
         governor.refused(slot)
         self.refusals += 1
-        delay = _refusal_delay(error, self.refusals)
+        # Refused beside requests of ours in flight: the lowered limit already makes it wait
+        # for one of them to finish, so the pause only covers the server's bookkeeping. Alone
+        # in flight (other clients hold the slots), it backs off further each time.
+        delay = _refusal_delay(error, self.refusals if slot.position == 1 else 1)
         if time.monotonic() + delay >= self.deadline:
             self.drop_slot()
             raise self.timed_out() from error

@@ -1,0 +1,55 @@
+"""One refusal right after a request finished is W&B's bookkeeping lagging, not a new limit."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from langchain_wandb._governor import Governor, Slot, governor_for
+
+
+def _governor() -> Governor:
+    base_url = f"http://{uuid.uuid4().hex}.test/v1"
+    return governor_for(base_url, None, "m", max_concurrency=None, adaptive=True)
+
+
+def _take(governor: Governor) -> Slot:
+    slot = governor.acquire(time.monotonic() + 5)
+    assert slot is not None
+    return slot
+
+
+def _learn_a_limit_of_four(governor: Governor) -> list[Slot]:
+    slots = [_take(governor) for _ in range(5)]
+    governor.refused(slots[4])  # the 5th was refused: 4 fit
+    slots.pop().release()
+    governor.admitted()  # 4 in flight accepted: proven
+    assert governor.snapshot().limit == 4
+    return slots
+
+
+def test_a_lone_refusal_below_the_proven_level_is_recovered_at_once() -> None:
+    governor = _governor()
+    slots = _learn_a_limit_of_four(governor)
+    governor.refused(slots[3])  # the 4th refused once: lag behind a request that just ended
+    assert governor.snapshot().limit == 3
+    slots.pop().release()
+    governor.admitted()  # 3 in flight, the limit full: straight back to the proven 4
+    assert governor.snapshot().limit == 4
+    for slot in slots:
+        slot.release()
+
+
+def test_refusals_in_a_row_below_the_proven_level_lower_it_for_good() -> None:
+    governor = _governor()
+    slots = _learn_a_limit_of_four(governor)
+    governor.refused(slots[3])
+    governor.refused(slots[2])  # twice in a row: the project's limit really is lower now
+    assert governor.snapshot().limit == 2
+    slots.pop().release()
+    slots.pop().release()
+    for _ in range(5):
+        governor.admitted()  # 2 in flight, full: regrowth is the slow probe again
+    assert governor.snapshot().limit == 2
+    for slot in slots:
+        slot.release()
