@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -13,20 +12,12 @@ from langchain_core.exceptions import ModelError
 
 from langchain_wandb.__main__ import main
 from langchain_wandb.testing import Reply, WandbEmulator
+from tests.integration_tests.raw_server import wait_until
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 GPT_OSS = "openai/gpt-oss-20b"
 HELD = Reply(content="one two three", stall_after=1, stall_seconds=60)
 """A stream that stays open (and holds its slot) until the client hangs up."""
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 @pytest.fixture

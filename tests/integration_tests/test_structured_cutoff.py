@@ -17,12 +17,11 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable
-from pydantic import BaseModel
-from typing_extensions import TypedDict
 
 from langchain_wandb import OutputTruncatedError, StreamEndedEarlyError
 from langchain_wandb._tools import StructuredMethod
 from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
+from tests.schemas import Person, PersonDict
 
 METHODS: list[StructuredMethod] = ["json_schema", "function_calling", "json_mode"]
 APIS = ["invoke", "ainvoke", "stream", "astream"]
@@ -31,20 +30,6 @@ CUT_OFF = "answer was cut off before the structured output was complete"
 PROMPT = "Who is Ada?"
 # Large enough that the emulator never cuts the scripted replies itself.
 BUDGET = 4096
-
-
-class Person(BaseModel):
-    """A person."""
-
-    name: str
-    age: int
-
-
-class PersonDict(TypedDict):
-    """A person."""
-
-    name: str
-    age: int
 
 
 PERSON_SCHEMA = {

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import tomllib
 import warnings
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -17,20 +15,10 @@ from pydantic import SecretStr
 
 from langchain_wandb import ChatWandbInference
 from langchain_wandb.models import catalogue, lookup, vision_models
+from tests.update_models_script import load_update_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "langchain_wandb" / "data"
-
-
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "update_models", ROOT / "scripts" / "update_models.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _snapshot() -> dict[str, Any]:
@@ -40,7 +28,7 @@ def _snapshot() -> dict[str, Any]:
 
 def test_augmentations_are_what_the_script_writes_from_the_snapshot() -> None:
     text = (DATA / "profile_augmentations.toml").read_text("utf-8")
-    assert text == _script().augmentations_toml(_snapshot())
+    assert text == load_update_script().augmentations_toml(_snapshot())
     overrides = tomllib.loads(text)["overrides"]
     assert overrides["tool_choice"] is False
     assert overrides["openai/gpt-oss-120b"]["wandb_reasoning"] == "always"
@@ -54,7 +42,7 @@ def test_profiles_file_is_what_the_langchain_profiles_cli_writes(
     monkeypatch.chdir(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the CLI's note on W&B's own `wandb_*` keys
-        _script().refresh_offline(tmp_path)
+        load_update_script().refresh_offline(tmp_path)
     written = (tmp_path / "_profiles.py").read_text("utf-8")
     assert written == (DATA / "_profiles.py").read_text("utf-8")
 
@@ -104,7 +92,7 @@ def test_unknown_and_lora_ids_leave_image_support_open(model_id: str) -> None:
 
 
 def test_a_docs_refresh_keeps_the_sourced_supplements(monkeypatch: pytest.MonkeyPatch) -> None:
-    script = _script()
+    script = load_update_script()
     page = "| Kimi K2.6 | `moonshotai/Kimi-K2.6` | Text, Vision | - | 1T | x |\n"
     monkeypatch.setattr(script, "_fetch", lambda url: page if url.endswith("models.md") else "")
     previous = _snapshot()

@@ -7,8 +7,6 @@ from typing import Any
 import pytest
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, AIMessageChunk
-from pydantic import BaseModel
-from typing_extensions import TypedDict
 
 from langchain_wandb._tools import (
     OutputTruncatedError,
@@ -16,21 +14,7 @@ from langchain_wandb._tools import (
     parse_structured,
     structured_output_parser,
 )
-
-
-class Person(BaseModel):
-    """A person."""
-
-    name: str
-    age: int
-
-
-class PersonDict(TypedDict):
-    """A person."""
-
-    name: str
-    age: int
-
+from tests.schemas import Person, PersonDict
 
 CUT_OFF = "answer was cut off before the structured output was complete"
 TEAM_SCHEMA: dict[str, Any] = {

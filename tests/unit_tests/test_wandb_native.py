@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from pathlib import Path
-from types import ModuleType
 
 import httpx2
 import pytest
@@ -13,6 +11,7 @@ from pydantic import SecretStr
 
 from langchain_wandb import ChatWandbInference, WandbModel
 from langchain_wandb.models import catalogue, catalogue_date, lookup
+from tests.update_models_script import load_update_script
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPLETION = {
@@ -91,17 +90,6 @@ def test_deprecated_model_warns_once_naming_the_status() -> None:
     assert deprecated.replacement in str(record[0].message)
 
 
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "update_models", ROOT / "scripts" / "update_models.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 MODELS_MD = """
 ## Model catalog
 | Model | Model ID (for API usage) | Type | Context Window | Parameters | Description |
@@ -137,7 +125,7 @@ LIFECYCLE_MD = """
 
 
 def test_update_script_parses_wandb_docs(tmp_path: Path) -> None:
-    script = _script()
+    script = load_update_script()
     snapshot = script.build_snapshot(
         {"models": MODELS_MD, "reasoning": REASONING_MD, "lifecycle": LIFECYCLE_MD}, "2026-11-26"
     )
@@ -169,6 +157,6 @@ def test_update_script_parses_wandb_docs(tmp_path: Path) -> None:
 def test_readme_table_matches_the_packaged_snapshot() -> None:
     import json
 
-    script = _script()
+    script = load_update_script()
     snapshot = json.loads((ROOT / "langchain_wandb" / "data" / "models.json").read_text())
     assert script.readme_table(snapshot) in (ROOT / "README.md").read_text()
