@@ -134,11 +134,6 @@ def test_prompt_over_the_window_is_a_context_overflow(vllm: Vllm) -> None:
         vllm.chat_model().invoke("hi " * 2100)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vLLM says 'max_tokens=N cannot be greater than max_model_len=M': no overflow "
-    "marker of _sdk_errors matches it, so it is a plain bad request (reported to the lead)",
-)
 def test_max_tokens_over_the_window_is_a_context_overflow(vllm: Vllm) -> None:
     with pytest.raises(ContextOverflowError, match="cannot be greater than max_model_len"):
         vllm.chat_model(max_tokens=4096).invoke("hi")

@@ -271,11 +271,20 @@ def test_forced_tool_call_nonstream(
     assert isinstance(json.loads(call["function"]["arguments"])["input"], int)
 
 
-def test_forced_tool_call_waits_for_the_end_of_thinking(vllm: Vllm) -> None:
+def test_a_forced_call_under_a_small_budget_says_truly_how_it_ended(vllm: Vllm) -> None:
+    # With thinking on, vLLM decodes a forced call only after </think>: a small budget
+    # usually ends in the reasoning ("length", no call), but random weights sometimes close
+    # it early. Either way the finish reason must match what arrived; our cut-off checks
+    # (OutputTruncatedError for "length" with a forced choice) rely on that.
     choice = ok(vllm, tool_body("required", max_tokens=6))["choices"][0]
-    assert choice["finish_reason"] == "length"
-    assert not choice["message"].get("tool_calls")
-    assert choice["message"]["reasoning"]
+    calls = choice["message"].get("tool_calls") or []
+    if choice["finish_reason"] == "length":
+        assert not calls
+        assert choice["message"]["reasoning"]
+    else:
+        assert choice["finish_reason"] == "tool_calls"
+        (call,) = calls
+        assert call["function"]["name"] == "magic_function"
 
 
 # -- structured output ----------------------------------------------------------------
