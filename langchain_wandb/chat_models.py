@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from langchain_wandb import _clients, _transport
 from langchain_wandb._chunks import StreamState, keep_partial, response_to_result
+from langchain_wandb._errors import MalformedResponseError, excerpt
 from langchain_wandb._json import json_loads
 from langchain_wandb._request import (
     RequestOptions,
@@ -609,6 +610,7 @@ class ChatWandbInference(BaseChatModel):
         wire_calls = (data["choices"][0].get("message") or {}).get("tool_calls") or []
         last_args = (wire_calls[-1].get("function") or {}).get("arguments") if wire_calls else None
         _raise_if_a_tool_call_was_cut_off(message, finish_reason, body, last_args)
+        _raise_if_no_tool_call_came(message, finish_reason)
         if _wants_parsed(response_format):
             from langchain_wandb._tools import parse_structured
 
@@ -810,6 +812,9 @@ def _after_stream(
     state: StreamState, body: dict[str, Any], received: list[ChatGenerationChunk]
 ) -> None:
     """Check a finished stream: raise for a cut-off tool call, warn about what it lacked."""
+    if state.finish_reason == "tool_calls" and not state.has_tool_calls:
+        merged = add_ai_message_chunks(*[cast("AIMessageChunk", c.message) for c in received])
+        _raise_if_no_tool_call_came(merged, state.finish_reason)
     if state.finish_reason == "length" and (state.has_tool_calls or _forces_a_tool(body)):
         merged = add_ai_message_chunks(*[cast("AIMessageChunk", c.message) for c in received])
         chunks = merged.tool_call_chunks
@@ -826,6 +831,28 @@ def _after_stream(
         answered=state.has_text or state.has_tool_calls,
         reasoned=state.has_reasoning,
     )
+
+
+def _raise_if_no_tool_call_came(message: AIMessage, finish_reason: Any) -> None:
+    """A reply that ends "to call tools" but carries none cannot be taken as an answer.
+
+    vLLM does this when its tool parser cannot read what the model decoded (seen in the
+    compatibility stage): passed on, it reads as an empty answer.
+
+    Raises:
+        MalformedResponseError: If `finish_reason` is "tool_calls" and no call arrived.
+    """
+    if finish_reason == "tool_calls" and not (message.tool_calls or message.invalid_tool_calls):
+        error = MalformedResponseError(
+            "W&B ended the answer with finish_reason='tool_calls' but sent no tool call "
+            f"(the server could not parse it); the text that came: {excerpt(message.text)!r}"
+        )
+        error.partial = AIMessageChunk(
+            content=message.content,
+            additional_kwargs=message.additional_kwargs,
+            response_metadata=message.response_metadata,
+        )
+        raise error
 
 
 def _raise_if_a_tool_call_was_cut_off(

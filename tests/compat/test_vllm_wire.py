@@ -276,6 +276,8 @@ def test_a_forced_call_under_a_small_budget_says_truly_how_it_ended(vllm: Vllm) 
     # usually ends in the reasoning ("length", no call), but random weights sometimes close
     # it early. Either way the finish reason must match what arrived; our cut-off checks
     # (OutputTruncatedError for "length" with a forced choice) rely on that.
+    # Seen in CI too: "tool_calls" with no call at all, when vLLM's tool parser cannot read
+    # what was decoded; the client raises for that (test_model_on_vllm / emulator tests).
     choice = ok(vllm, tool_body("required", max_tokens=6))["choices"][0]
     calls = choice["message"].get("tool_calls") or []
     if choice["finish_reason"] == "length":
@@ -283,8 +285,8 @@ def test_a_forced_call_under_a_small_budget_says_truly_how_it_ended(vllm: Vllm) 
         assert choice["message"]["reasoning"]
     else:
         assert choice["finish_reason"] == "tool_calls"
-        (call,) = calls
-        assert call["function"]["name"] == "magic_function"
+        assert len(calls) <= 1
+        assert all(call["function"]["name"] == "magic_function" for call in calls)
 
 
 # -- structured output ----------------------------------------------------------------

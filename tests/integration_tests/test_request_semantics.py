@@ -6,7 +6,7 @@ import httpx2
 import pytest
 from pydantic import BaseModel
 
-from langchain_wandb import ChatWandbInference, OutputTruncatedError
+from langchain_wandb import ChatWandbInference, MalformedResponseError, OutputTruncatedError
 from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
 
 
@@ -134,3 +134,14 @@ def test_a_streamed_parsed_answer_rides_on_the_closing_chunk(emulator: WandbEmul
     assert len(closing) == 1
     assert closing[0] is chunks[-1]
     assert closing[0].additional_kwargs["parsed"] == City(name="Paris", population=2100000)
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_a_tool_calls_finish_without_a_call_is_an_error_not_an_empty_answer(
+    emulator: WandbEmulator, streaming: bool
+) -> None:
+    # vLLM ends with "tool_calls" and no call when its parser cannot read the output.
+    emulator.script(Reply(content="<tool_call>{not json", finish_reason="tool_calls"))
+    llm = emulator.chat_model(streaming=streaming, max_retries=0).bind_tools([City])
+    with pytest.raises(MalformedResponseError, match="finish_reason='tool_calls' but sent no"):
+        llm.invoke("Paris?")
