@@ -193,3 +193,52 @@ def test_the_deprecation_warning_gives_the_retirement_date() -> None:
 def test_unknown_ids_have_no_profile_price_or_dates() -> None:
     model = lookup(LORA)
     assert (model.profile(), model.price, model.retired, model.known) == (None, None, None, False)
+
+
+@pytest.mark.parametrize(
+    ("profile", "status", "reasoning"),
+    [
+        ({"status": "beta", "reasoning_output": False}, "experimental", "none"),
+        ({"status": "deprecated", "wandb_reasoning": "always"}, "deprecated", "always"),
+        ({}, "ga", None),
+    ],
+)
+def test_models_dev_only_entries_read_its_lifecycle_words(
+    profile: dict[str, Any], status: str, reasoning: str | None
+) -> None:
+    from langchain_wandb.models import _from_profile
+
+    model = _from_profile("some/model", profile)
+    assert (model.status, model.reasoning) == (status, reasoning)
+
+
+# -- the CLI's usage line --------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("cost", "has_usage", "shown"),
+    [
+        (
+            {"total": 0.0000123, "prices_as_of": "2026-07-02"},
+            True,
+            "cost $0.000012 (prices of 2026-07-02)",
+        ),
+        ({"total": 0.5, "prices_as_of": None}, True, "cost $0.500000 (your prices)"),
+        (None, True, "cost unknown (no price for this model)"),
+        (None, False, "cost unknown (no usage)"),
+    ],
+)
+def test_cli_usage_line_shows_the_cost(
+    cost: dict[str, Any] | None, *, has_usage: bool, shown: str
+) -> None:
+    import io
+
+    from langchain_wandb.__main__ import _report
+
+    meta: dict[str, Any] = {"model_name": "m/x", "finish_reason": "stop"}
+    if has_usage:
+        meta["cost"] = cost
+    chunk = AIMessageChunk(
+        content="", response_metadata=meta, usage_metadata=usage(3, 4) if has_usage else None
+    )
+    err = io.StringIO()
+    _report(chunk, 0.1, 0.2, err)
+    assert f", {shown}, first token" in err.getvalue()
