@@ -18,9 +18,9 @@ from langchain_core.messages import BaseMessage
 
 from langchain_wandb.models import ModelPrice, lookup, price_date
 
-Prices = Mapping[str, "ModelPrice | str"]
-"""The caller's prices by model id: a `ModelPrice`, or a model id whose price applies
-(a LoRA id mapped to its base model)."""
+Prices = Mapping[str, "ModelPrice | Mapping[str, Any] | str"]
+"""The caller's prices by model id: a `ModelPrice` (or a dict of its fields), or a model
+id whose price applies (a LoRA id mapped to its base model)."""
 
 _PER = 1_000_000
 _DIGITS = 12  # a millionth of a micro-dollar: drops float noise, keeps every real digit
@@ -38,6 +38,8 @@ def model_price(model: str, prices: Prices | None = None) -> tuple[ModelPrice, s
         model, given = given, (prices or {}).get(given)
         if isinstance(given, str):
             return None  # a chain of aliases is a mistake, not a price
+    if isinstance(given, Mapping):
+        given = ModelPrice(**given)
     if isinstance(given, ModelPrice):
         return given, None
     price = lookup(model).price

@@ -45,7 +45,7 @@ from langchain_wandb._request import (
     use_max_tokens,
 )
 from langchain_wandb._sse import adecode_stream, decode_stream
-from langchain_wandb.models import ModelPrice, WandbModel, check_not_retired, lookup
+from langchain_wandb.models import PriceOverrides, WandbModel, check_not_retired, lookup
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
@@ -231,7 +231,7 @@ class ChatWandbInference(BaseChatModel):
     tool-loop turn without it; gpt-oss reads it)."""
     cache_salt: str | None = None
     """W&B's prefix-cache salt: requests share cached prefixes only with the same salt."""
-    prices: dict[str, ModelPrice | str] | None = None
+    prices: PriceOverrides | None = None
     """Your prices by model id, over the packaged snapshot, for `response_metadata["cost"]`:
     a `ModelPrice` (USD per 1M tokens; negotiated rates), or a model id whose price
     applies (a LoRA id mapped to its base model, as W&B bills LoRA)."""

@@ -14,14 +14,17 @@ dated price snapshot (USD per 1M tokens) that `response_metadata["cost"]` is pri
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, cast, get_args, get_type_hints
+from typing import Annotated, Any, Literal, NotRequired, cast, get_args, get_type_hints
 
 from langchain_core.language_models import ModelProfile
+from pydantic import BeforeValidator
+from typing_extensions import TypedDict
 
 ReasoningMode = Literal["none", "always", "default_on", "default_off"]
 """How a model reasons on W&B: never, always (cannot be turned off), on unless
@@ -49,6 +52,29 @@ class ModelPrice:
     cached_input: float | None = None
     """Per 1M input tokens served from the prefix cache; None: W&B publishes no cached
     rate, so cached tokens cost the `input` rate."""
+
+
+class PriceFields(TypedDict):
+    """A `ModelPrice` as a dict: how a chat model keeps `prices` (so it serializes)."""
+
+    input: float
+    output: float
+    cached_input: NotRequired[float | None]
+
+
+def _price_fields(prices: Any) -> Any:
+    """`ModelPrice` values as dicts; anything else is left for pydantic to check."""
+    if not isinstance(prices, Mapping):
+        return prices
+    return {
+        model: dataclasses.asdict(price) if isinstance(price, ModelPrice) else price
+        for model, price in prices.items()
+    }
+
+
+PriceOverrides = Annotated[dict[str, PriceFields | str], BeforeValidator(_price_fields)]
+"""Prices by model id, as `ChatWandbInference(prices=...)` takes them: a `ModelPrice`
+(or a dict of its fields), or a model id whose price applies (a LoRA's base model)."""
 
 
 @dataclass(frozen=True)

@@ -127,18 +127,47 @@ def test_add_cost_only_to_the_message_that_carries_usage() -> None:
     assert all(isinstance(v, int) for k, v in known.usage_metadata.items())  # type: ignore[union-attr]
 
 
-def test_prices_field_takes_dicts_and_base_model_ids() -> None:
+def test_prices_field_takes_model_prices_dicts_and_base_model_ids() -> None:
     llm = ChatWandbInference(
         api_key=SecretStr("k"),
         model=LORA,
-        prices={"openai/gpt-oss-120b": {"input": 0.03, "output": 0.17}, LORA: "openai/gpt-oss-20b"},
+        prices={
+            "openai/gpt-oss-120b": ModelPrice(input=0.03, output=0.17),
+            "a/b": {"input": 1, "output": 2, "cached_input": 0.5},
+            LORA: "openai/gpt-oss-20b",
+        },
     )
     assert llm.prices == {
-        "openai/gpt-oss-120b": ModelPrice(0.03, 0.17, None),
+        "openai/gpt-oss-120b": {"input": 0.03, "output": 0.17, "cached_input": None},
+        "a/b": {"input": 1.0, "output": 2.0, "cached_input": 0.5},
         LORA: "openai/gpt-oss-20b",
     }
-    with pytest.raises(ValidationError):
-        ChatWandbInference(api_key=SecretStr("k"), prices={"m/x": {"input": "cheap"}})
+    assert call_cost("a/b", usage(1_000_000, 0), llm.prices) == {
+        "input": 1.0,
+        "output": 0.0,
+        "total": 1.0,
+        "currency": "USD",
+        "prices_as_of": None,
+    }
+    for bad in ({"m/x": {"input": "cheap", "output": 1}}, {"m/x": {"input": 1}}, ["m/x"]):
+        with pytest.raises(ValidationError):
+            ChatWandbInference(api_key=SecretStr("k"), prices=bad)
+
+
+def test_a_model_with_prices_survives_serialization(monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_core.load import dumps, loads
+
+    monkeypatch.setenv("WANDB_API_KEY", "k")
+    llm = ChatWandbInference(prices={"a/b": ModelPrice(1.0, 2.0), LORA: "a/b"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # loads is in beta
+        back = loads(
+            dumps(llm),
+            valid_namespaces=["langchain_wandb"],
+            secrets_from_env=True,
+            allowed_objects=[ChatWandbInference],
+        )
+    assert back.prices == llm.prices
 
 
 # -- lifecycle -------------------------------------------------------------------------
