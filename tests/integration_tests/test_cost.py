@@ -309,17 +309,27 @@ def langsmith_posts() -> Iterator[tuple[str, list[tuple[str, dict[str, Any]]]]]:
 
 
 def test_what_the_langsmith_tracer_sends_for_a_call(
-    llm: ChatWandbInference, langsmith_posts: tuple[str, list[tuple[str, dict[str, Any]]]]
+    llm: ChatWandbInference,
+    langsmith_posts: tuple[str, list[tuple[str, dict[str, Any]]]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from langchain_core.tracers import LangChainTracer
-    from langsmith import Client
+    import langsmith
+    from langchain_core.tracers.langchain import wait_for_all_tracers
 
     url, posts = langsmith_posts
-    client = Client(api_url=url, api_key="ls-test-key", auto_batch_tracing=False)
-    tracer = LangChainTracer(client=client, project_name="wandb-cost")
-    message = llm.invoke("hi", config={"callbacks": [tracer]})
-    tracer.wait_for_futures()
-    client.flush()
+    # As a user turns tracing on: the environment, no callbacks passed.
+    monkeypatch.setenv("LANGSMITH_TRACING", "true")
+    monkeypatch.setenv("LANGSMITH_ENDPOINT", url)
+    monkeypatch.setenv("LANGSMITH_API_KEY", "ls-test-key")
+    # One JSON post per run start and end (instead of batched multipart), to read them.
+    langsmith.configure(
+        client=langsmith.Client(api_url=url, api_key="ls-test-key", auto_batch_tracing=False)
+    )
+    try:
+        message = llm.invoke("hi")
+        wait_for_all_tracers()
+    finally:
+        langsmith.configure(client=None)
     end = next(body for path, body in posts if path.startswith("/runs/"))
     metadata = end["extra"]["metadata"]
     # LangSmith prices a run by ls_provider + ls_model_name (its model price map) ...
