@@ -311,25 +311,19 @@ def langsmith_posts() -> Iterator[tuple[str, list[tuple[str, dict[str, Any]]]]]:
 def test_what_the_langsmith_tracer_sends_for_a_call(
     llm: ChatWandbInference,
     langsmith_posts: tuple[str, list[tuple[str, dict[str, Any]]]],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import langsmith
+    from langchain_core.tracers.context import tracing_v2_enabled
     from langchain_core.tracers.langchain import wait_for_all_tracers
 
     url, posts = langsmith_posts
-    # As a user turns tracing on: the environment, no callbacks passed.
-    monkeypatch.setenv("LANGSMITH_TRACING", "true")
-    monkeypatch.setenv("LANGSMITH_ENDPOINT", url)
-    monkeypatch.setenv("LANGSMITH_API_KEY", "ls-test-key")
-    # One JSON post per run start and end (instead of batched multipart), to read them.
-    langsmith.configure(
-        client=langsmith.Client(api_url=url, api_key="ls-test-key", auto_batch_tracing=False)
-    )
-    try:
+    # Tracing switched on as LANGSMITH_TRACING=true does (langsmith reads the environment
+    # once per process, so a test uses core's switch, which installs the same tracer),
+    # with one JSON post per run start and end instead of batched multipart, to read them.
+    client = langsmith.Client(api_url=url, api_key="ls-test-key", auto_batch_tracing=False)
+    with tracing_v2_enabled(project_name="wandb-cost", client=client):
         message = llm.invoke("hi")
-        wait_for_all_tracers()
-    finally:
-        langsmith.configure(client=None)
+    wait_for_all_tracers()
     end = next(body for path, body in posts if path.startswith("/runs/"))
     metadata = end["extra"]["metadata"]
     # LangSmith prices a run by ls_provider + ls_model_name (its model price map) ...
