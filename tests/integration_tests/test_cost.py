@@ -147,6 +147,21 @@ def test_cached_tokens_reach_usage_and_cost_on_every_path(
     assert all(r["cache_salt"] == "tenant-1" for r in emulator.chat_requests)
 
 
+@pytest.mark.parametrize("streaming", [True, False])
+async def test_cached_tokens_reach_usage_and_cost_on_async_paths(
+    emulator: WandbEmulator, *, streaming: bool
+) -> None:
+    llm = emulator.chat_model(model="deepseek-ai/DeepSeek-V4-Flash", streaming=streaming)
+    emulator.script(Reply(cached_tokens=2), Reply(cached_tokens=2))
+    invoked = await llm.ainvoke("a shared prefix")
+    chunks = [chunk async for chunk in llm.astream("a shared prefix")]
+    merged = sum(chunks[1:], chunks[0])
+    for message in (invoked, merged):
+        assert message.usage_metadata is not None
+        assert message.usage_metadata["input_token_details"] == {"cache_read": 2}
+        assert message.response_metadata["cost"]["cached_input"] == pytest.approx(2 * 0.07 / 1e6)
+
+
 def test_usage_metadata_callback_still_sums_calls_of_one_model(llm: ChatWandbInference) -> None:
     with get_usage_metadata_callback() as cb:
         messages = [llm.invoke("hi"), llm.invoke("hello there"), next(iter(llm.batch(["x"])))]
