@@ -26,7 +26,7 @@ class ModelUsage:
     """Requests, tokens by kind and cost of the calls to one model (or to all)."""
 
     requests: int = 0
-    """Chat model calls that finished."""
+    """Chat model calls that finished (answers from LangChain's cache not included)."""
     input_tokens: int = 0
     """Input (prompt) tokens, cached ones included."""
     output_tokens: int = 0
@@ -40,6 +40,9 @@ class ModelUsage:
     price, a model newer than the price snapshot) or no usage reported."""
     priced_cost: float = 0.0
     """USD of the calls whose cost is known."""
+    cache_hits: int = 0
+    """Answers LangChain's cache gave without a request (no tokens, no cost; core marks
+    them with `usage_metadata["total_cost"] = 0`)."""
 
     @property
     def total_tokens(self) -> int:
@@ -57,6 +60,9 @@ class ModelUsage:
         return self.priced_cost
 
     def _add(self, usage: dict[str, Any] | None, cost: dict[str, Any] | None) -> None:
+        if usage and usage.get("total_cost") == 0:
+            self.cache_hits += 1
+            return
         self.requests += 1
         if usage:
             self.input_tokens += usage.get("input_tokens", 0)
@@ -118,6 +124,11 @@ class WandbCallbackHandler(BaseCallbackHandler):
     def cached_tokens(self) -> int:
         """Input tokens served from the prefix cache."""
         return self.total.cached_tokens
+
+    @property
+    def cache_hits(self) -> int:
+        """Answers from LangChain's cache: not requests, not billed."""
+        return self.total.cache_hits
 
     @property
     def unpriced_requests(self) -> int:

@@ -229,6 +229,18 @@ def test_callback_counts_tokens_by_kind_requests_and_models(emulator: WandbEmula
     assert cb.unpriced_requests == 0
 
 
+def test_callback_does_not_bill_answers_from_langchains_cache(emulator: WandbEmulator) -> None:
+    from langchain_core.caches import InMemoryCache
+
+    llm = emulator.chat_model(cache=InMemoryCache())
+    with get_wandb_callback() as cb:
+        first = llm.invoke("hi")
+        llm.invoke("hi")
+    assert len(emulator.chat_requests) == 1
+    assert (cb.requests, cb.cache_hits) == (1, 1)
+    assert cb.total_cost == first.response_metadata["cost"]["total"]
+
+
 def test_callback_outside_its_block_counts_nothing(llm: ChatWandbInference) -> None:
     with get_wandb_callback() as cb:
         llm.invoke("hi")

@@ -69,3 +69,12 @@ def test_nested_blocks_count_their_own_calls_and_the_outer_one_all() -> None:
         with get_wandb_callback() as inner:
             inner.on_llm_end(result("a/one", USAGE, COST))
     assert (outer.requests, inner.requests) == (2, 1)
+
+
+def test_answers_from_langchains_cache_cost_nothing() -> None:
+    handler = WandbCallbackHandler()
+    handler.on_llm_end(result("a/one", USAGE, COST))
+    # What core hands on for a cache hit: the stored message, usage marked total_cost 0.
+    handler.on_llm_end(result("a/one", {**USAGE, "total_cost": 0}, COST))
+    assert (handler.requests, handler.cache_hits, handler.total_tokens) == (1, 1, 30)
+    assert handler.total_cost == 0.003
