@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from langchain_wandb import _clients, _transport
 from langchain_wandb._chunks import StreamState, keep_partial, response_to_result
+from langchain_wandb._cost import add_cost
 from langchain_wandb._errors import MalformedResponseError, excerpt
 from langchain_wandb._json import json_loads
 from langchain_wandb._request import (
@@ -44,7 +45,7 @@ from langchain_wandb._request import (
     use_max_tokens,
 )
 from langchain_wandb._sse import adecode_stream, decode_stream
-from langchain_wandb.models import WandbModel, lookup
+from langchain_wandb.models import PriceOverrides, WandbModel, check_not_retired, lookup
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
@@ -230,6 +231,10 @@ class ChatWandbInference(BaseChatModel):
     tool-loop turn without it; gpt-oss reads it)."""
     cache_salt: str | None = None
     """W&B's prefix-cache salt: requests share cached prefixes only with the same salt."""
+    prices: PriceOverrides | None = None
+    """Your prices by model id, over the packaged snapshot, for `response_metadata["cost"]`:
+    a `ModelPrice` (USD per 1M tokens; negotiated rates), or a model id whose price
+    applies (a LoRA id mapped to its base model, as W&B bills LoRA)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request parameters; unknown constructor arguments are moved here."""
     extra_body: dict[str, Any] | None = None
@@ -281,12 +286,15 @@ class ChatWandbInference(BaseChatModel):
 
     @model_validator(mode="after")
     def _check_model(self) -> Self:
+        check_not_retired(self.model_name)
         check_reasoning_switch(self.model_name, self.reasoning)
         info = lookup(self.model_name)
         if info.status == "deprecated":
             instead = f"; W&B recommends {info.replacement}" if info.replacement else ""
+            when = f" on {info.retired}" if info.retired else ""
             warnings.warn(
-                f"{self.model_name} is deprecated on W&B Inference and will be retired{instead}.",
+                f"{self.model_name} is deprecated on W&B Inference and will be retired"
+                f"{when}{instead}.",
                 UserWarning,
                 stacklevel=4,
             )
@@ -438,6 +446,7 @@ class ChatWandbInference(BaseChatModel):
         send_reasoning = kwargs.pop("send_reasoning", self.send_reasoning)
         call_extra_body = kwargs.pop("extra_body", None) or {}
         model = str(kwargs.pop("model", None) or self.model_name)
+        check_not_retired(model)
         if reasoning_switch_is_moot(model, reasoning):
             warnings.warn(f"{model} does not reason; reasoning=True has no effect.", stacklevel=5)
         return build_body(
@@ -499,6 +508,7 @@ class ChatWandbInference(BaseChatModel):
             ) as chunks,
         ):
             for chunk in decode_stream(chunks, state):
+                add_cost(chunk.message, body["model"], self.prices)
                 received.append(chunk)
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -529,6 +539,7 @@ class ChatWandbInference(BaseChatModel):
                 config, body, self._limits, hook, _relaxed
             ) as chunks:
                 async for chunk in adecode_stream(chunks, state):
+                    add_cost(chunk.message, body["model"], self.prices)
                     received.append(chunk)
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -600,6 +611,7 @@ class ChatWandbInference(BaseChatModel):
     ) -> ChatResult:
         result = response_to_result(data)
         message = cast("AIMessage", result.generations[0].message)
+        add_cost(message, body["model"], self.prices)
         finish_reason = message.response_metadata.get("finish_reason")
         _warn_if_thinking_ate_budget(
             str(message.response_metadata.get("model_name") or body["model"]),
