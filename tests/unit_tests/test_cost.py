@@ -275,3 +275,47 @@ def test_cli_usage_line_shows_the_cost(
     err = io.StringIO()
     _report(chunk, 0.1, 0.2, err)
     assert f", {shown}, first token" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("price", "named"),
+    [
+        ({"input": -0.1, "output": 1}, "input"),
+        ({"input": 0.1, "output": float("nan")}, "output"),
+        ({"input": 0.1, "output": 1, "cached_input": float("inf")}, "cached_input"),
+        ({"input": 0.1, "output": 1, "cached": 0.01}, "cached"),  # a typo of cached_input
+    ],
+)
+def test_a_price_that_cannot_be_right_is_refused_naming_the_field(price: Any, named: str) -> None:
+    # A negative, NaN or infinite price, or a misspelt field silently dropped (cached tokens
+    # then billed at the full input rate), would give costs that look right and are not.
+    with pytest.raises(ValueError, match=rf"openai/gpt-oss-120b.*\b{named}\b"):
+        ChatWandbInference(api_key=SecretStr("k"), prices={"openai/gpt-oss-120b": price})
+
+
+@pytest.mark.parametrize(
+    "prices",
+    [
+        {LORA: "openai/gpt-oss-12b"},  # a typo: no model has that id
+        {LORA: "a/b", "a/b": "openai/gpt-oss-120b"},  # a chain, never followed
+    ],
+)
+def test_a_base_model_id_that_can_never_price_is_refused(prices: dict[str, Any]) -> None:
+    # Accepted, each would make every call's cost None with no word of why.
+    with pytest.raises(ValueError, match=LORA.replace("/", ".")):
+        ChatWandbInference(api_key=SecretStr("k"), model=LORA, prices=prices)
+
+
+def test_a_base_model_the_snapshot_knows_without_a_price_is_accepted() -> None:
+    # Known but unpriced today (a later snapshot may price it): cost None, not an error.
+    llm = ChatWandbInference(api_key=SecretStr("k"), model=LORA, prices={LORA: "zai-org/GLM-5-FP8"})
+    assert call_cost(LORA, usage(1, 1), llm.prices) is None
+
+
+def test_model_price_refuses_what_is_not_a_price() -> None:
+    with pytest.raises(ValueError, match="output"):
+        ModelPrice(0.1, -1.0)
+    with pytest.raises(ValueError, match="input"):
+        ModelPrice(True, 1.0)
+    with pytest.raises(ValueError, match="cached_input"):
+        ModelPrice(0.1, 1.0, float("inf"))
