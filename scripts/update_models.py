@@ -359,6 +359,21 @@ def fetch_snapshot(previous: dict[str, Any]) -> dict[str, Any]:
     return {**snapshot, "supplements": previous.get("supplements", {})}
 
 
+#: USD per 1M tokens that no W&B model has ever come near: outside, the catalogue is in
+#: another unit (per token, per 1K; LiteLLM's W&B prices were 100,000x off for months).
+_PLAUSIBLE = (0.001, 1_000.0)
+
+
+def _plausible(model_id: str, key: str, value: float) -> float:
+    low, high = _PLAUSIBLE
+    if value and not low <= value <= high:
+        raise ValueError(
+            f"{model_id}: cost.{key} = {value!r} is not a price in USD per 1M tokens "
+            f"(W&B's are between {low} and {high}); is the catalogue in another unit?"
+        )
+    return float(value)
+
+
 def _price(cost: Any, model_id: str) -> dict[str, float | None]:
     """One model's price (USD per 1M tokens) from a models.dev-shaped `cost` object."""
     cost = cost if isinstance(cost, dict) else {}
@@ -366,9 +381,14 @@ def _price(cost: Any, model_id: str) -> dict[str, float | None]:
     for key, value in fields.items():
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{model_id}: cost.{key} is not a price: {value!r}")
+        _plausible(model_id, key, value)
     cached = cost.get("cache_read")
     # models.dev writes 0 where a provider publishes no cached rate: not a free token.
-    cached_input = float(cached) if isinstance(cached, int | float) and cached > 0 else None
+    cached_input = (
+        _plausible(model_id, "cache_read", cached)
+        if isinstance(cached, int | float) and cached > 0
+        else None
+    )
     return {
         "input": float(fields["input"]),
         "output": float(fields["output"]),

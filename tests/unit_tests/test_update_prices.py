@@ -233,3 +233,29 @@ def test_a_refresh_reports_new_dropped_and_retired_models(
         "no longer listed: zai-org/GLM-4.5",
         "retired 2026-03-04: zai-org/GLM-4.5",
     ]
+
+
+@pytest.mark.parametrize(
+    "cost",
+    [
+        {"input": 0.00000004, "output": 0.00000014},  # USD per token: 1,000,000x too low
+        {"input": 40.0, "output": 140_000.0},  # per 1B tokens, or a slipped decimal point
+        {"input": 0.04, "output": 0.14, "cache_read": 0.00000004},
+    ],
+)
+def test_prices_in_another_unit_are_refused_not_written(
+    cost: dict[str, float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # LiteLLM's W&B prices were 100,000x too high for months: a unit mix-up reads as a
+    # price. Nothing W&B serves costs under $0.001 or over $1,000 per 1M tokens.
+    script = load_update_script()
+    feed = {"wandb": {"models": {"openai/gpt-oss-120b": {"cost": cost}}}}
+    with pytest.raises(ValueError, match=r"openai/gpt-oss-120b.*per 1M tokens"):
+        script.parse_prices(feed)
+    answers: dict[str, str | Exception] = {
+        script.WANDB_PRICES_URL: json.dumps(feed),
+        script.MODELS_DEV_URL: json.dumps(MODELS_DEV["api"]),
+    }
+    snapshot = script.fetch_prices("2026-12-07", _fetcher(answers, []))
+    assert snapshot["source"].startswith(script.MODELS_DEV_URL)
+    assert "per 1M tokens" in capsys.readouterr().out
