@@ -313,9 +313,11 @@ def _known(model_id: str) -> bool:
 def lookup(model_id: str) -> WandbModel:
     """What the snapshot knows about `model_id`, retired models included.
 
-    An unknown id (a new model, a LoRA id) gives a bare entry.
+    An unknown id (a new model, a LoRA id) gives a bare entry, with the price snapshot's
+    price if it has one (a price refresh can list models the docs snapshot does not yet).
     """
-    return catalogue().get(model_id) or _retired().get(model_id) or WandbModel(id=model_id)
+    found = catalogue().get(model_id) or _retired().get(model_id)
+    return found or WandbModel(id=model_id, price=_price(model_id))
 
 
 def check_not_retired(model_id: str) -> None:

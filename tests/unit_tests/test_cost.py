@@ -319,3 +319,22 @@ def test_model_price_refuses_what_is_not_a_price() -> None:
         ModelPrice(True, 1.0)
     with pytest.raises(ValueError, match="cached_input"):
         ModelPrice(0.1, 1.0, float("inf"))
+
+
+def test_a_model_priced_by_the_snapshot_but_newer_than_the_catalogue_is_priced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `update_models.py --prices` refreshes only the prices: W&B's feed prices models the
+    # docs snapshot does not list yet. Their price must not be thrown away.
+    import langchain_wandb.models as models
+
+    snapshot = {
+        "retrieved": "2026-08-01",
+        "source": "test",
+        "prices": {"new/Model-2026": {"input": 1.0, "output": 2.0, "cached_input": None}},
+    }
+    monkeypatch.setattr(models, "_prices", lambda: snapshot)
+    assert "new/Model-2026" not in models.catalogue()
+    cost = call_cost("new/Model-2026", usage(1_000_000, 1_000_000))
+    assert cost is not None
+    assert (cost["total"], cost["prices_as_of"]) == (3.0, "2026-08-01")
