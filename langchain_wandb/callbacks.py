@@ -169,6 +169,18 @@ class WandbCallbackHandler(BaseCallbackHandler):
         usage = message.usage_metadata if isinstance(message, AIMessage) else None
         self._record(model, usage, message.response_metadata.get("cost"))
 
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+        """Count a call that raised after its answer arrived with usage (W&B billed it).
+
+        A tool call or structured answer cut off by `max_tokens`, or a stream that failed
+        after its usage event, carries the answer as it arrived (`ai_message`, or a
+        stream error's `partial`). A call that failed without usage is not counted.
+        """
+        message = getattr(error, "ai_message", None) or getattr(error, "partial", None)
+        if isinstance(message, AIMessage) and message.usage_metadata:
+            model = str(message.response_metadata.get("model_name") or "unknown")
+            self._record(model, message.usage_metadata, message.response_metadata.get("cost"))
+
     def _record(self, model: str, usage: Any, cost: dict[str, Any] | None) -> None:
         with self._lock:
             self.total._add(usage, cost)
