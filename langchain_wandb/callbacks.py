@@ -51,13 +51,12 @@ class ModelUsage:
 
     @property
     def total_cost(self) -> float | None:
-        """USD of the priced calls; None when calls were made and none could be priced.
+        """USD of all the calls; None when any call's cost is unknown.
 
-        Check `unpriced_requests`: when it is not 0, the calls it counts are missing.
+        A sum that leaves unpriced calls out would read as the total and be too low;
+        `priced_cost` is that lower bound, `unpriced_requests` the calls it misses.
         """
-        if self.requests and self.unpriced_requests == self.requests:
-            return None
-        return self.priced_cost
+        return None if self.unpriced_requests else self.priced_cost
 
     def _add(self, usage: dict[str, Any] | None, cost: dict[str, Any] | None) -> None:
         if usage and usage.get("total_cost") == 0:
@@ -137,15 +136,20 @@ class WandbCallbackHandler(BaseCallbackHandler):
 
     @property
     def total_cost(self) -> float | None:
-        """USD of the priced calls; None when there were calls and none was priced."""
+        """USD of all the calls; None when any call's cost is unknown (see `priced_cost`)."""
         return self.total.total_cost
+
+    @property
+    def priced_cost(self) -> float:
+        """USD of the calls whose cost is known: all of it unless `unpriced_requests`."""
+        return self.total.priced_cost
 
     def __repr__(self) -> str:
         """A summary in the shape of `get_openai_callback`'s."""
-        cost = self.total_cost
-        shown = "unknown" if cost is None else f"${cost:.6f}"
-        if cost is not None and self.unpriced_requests:
-            shown += f" (+ {self.unpriced_requests} unpriced requests)"
+        shown = f"${self.priced_cost:.6f}"
+        if self.unpriced_requests:
+            known = f"at least {shown}; " if self.unpriced_requests < self.requests else ""
+            shown = f"unknown ({known}{self.unpriced_requests} unpriced requests)"
         return (
             f"Tokens Used: {self.total_tokens}\n"
             f"\tPrompt Tokens: {self.input_tokens}\n"
