@@ -220,7 +220,24 @@ def test_the_deprecation_warning_gives_the_retirement_date() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ChatWandbInference(api_key=SecretStr("k"), model=deprecated.id)
-    assert "retired on 2026-04-21; W&B recommends Qwen/Qwen3.5-35B-A3B" in str(caught[0].message)
+    said = str(caught[0].message)
+    assert "retired on 2026-04-21; W&B recommends Qwen/Qwen3.5-35B-A3B" in said
+    # That date has passed: "will be retired" would be untrue, and W&B may answer 404.
+    assert "will be retired" not in said
+    assert "was due to be retired on 2026-04-21" in said
+
+
+def test_a_retirement_still_ahead_is_announced_as_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import langchain_wandb.chat_models as chat_models
+
+    later = dataclasses.replace(
+        lookup("meta-llama/Llama-4-Scout-17B-16E-Instruct"), retired="2999-01-01"
+    )
+    monkeypatch.setattr(chat_models, "lookup", lambda _: later)
+    with pytest.warns(UserWarning, match="will be retired on 2999-01-01"):
+        ChatWandbInference(api_key=SecretStr("k"), model=later.id)
 
 
 def test_unknown_ids_have_no_profile_price_or_dates() -> None:
