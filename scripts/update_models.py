@@ -493,6 +493,8 @@ def main() -> None:
     parser.add_argument("--source", help="with --from-file: where its prices come from")
     args = parser.parse_args()
     today = datetime.date.today().isoformat()
+    if args.offline and args.prices and not args.from_file:
+        parser.error("--prices fetches W&B's catalogue; offline, use --prices --from-file FILE")
     if args.from_file:
         if not (args.prices and args.retrieved and args.source):
             parser.error("--from-file needs --prices, --retrieved and --source")

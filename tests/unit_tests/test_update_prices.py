@@ -259,3 +259,17 @@ def test_prices_in_another_unit_are_refused_not_written(
     snapshot = script.fetch_prices("2026-12-07", _fetcher(answers, []))
     assert snapshot["source"].startswith(script.MODELS_DEV_URL)
     assert "per 1M tokens" in capsys.readouterr().out
+
+
+def test_offline_prices_do_not_fetch(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --offline promises no network; with --prices it used to fetch W&B's catalogue.
+    script = load_update_script()
+    asked: list[str] = []
+    monkeypatch.setattr(script, "_fetch", _fetcher({}, asked))
+    monkeypatch.setattr(sys, "argv", ["update_models.py", "--offline", "--prices"])
+    with pytest.raises(SystemExit):
+        script.main()
+    assert asked == []
+    assert "--from-file" in capsys.readouterr().err
