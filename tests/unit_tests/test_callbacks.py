@@ -81,3 +81,4 @@ def test_answers_from_langchains_cache_cost_nothing() -> None:
     handler.on_llm_end(result("a/one", {**USAGE, "total_cost": 0}, COST))
     assert (handler.requests, handler.cache_hits, handler.total_tokens) == (1, 1, 30)
     assert handler.total_cost == 0.003
+    assert repr(handler).endswith("Total Cost (USD): $0.003000")
