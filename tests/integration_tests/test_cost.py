@@ -273,6 +273,18 @@ def test_callback_counts_a_billed_answer_that_raised(
     assert cb.total_cost == pytest.approx(sum(billed))
 
 
+async def test_callback_counts_a_billed_answer_that_raised_on_the_async_path(
+    emulator: WandbEmulator,
+) -> None:
+    emulator.script(Reply(content='<tool_call>{"name": "Person", "argu', finish_reason="length"))
+    llm = emulator.chat_model(max_retries=0).bind_tools([Person], tool_choice="Person")
+    with get_wandb_callback() as cb:
+        with pytest.raises(OutputTruncatedError) as caught:
+            await llm.ainvoke("Ada?")
+    assert cb.requests == 1
+    assert cb.total_cost == caught.value.ai_message.response_metadata["cost"]["total"]
+
+
 def test_callback_does_not_count_a_request_that_failed_without_an_answer(
     emulator: WandbEmulator,
 ) -> None:
