@@ -51,13 +51,12 @@ class ModelUsage:
 
     @property
     def total_cost(self) -> float | None:
-        """USD of the priced calls; None when calls were made and none could be priced.
+        """USD of all the calls; None when any call's cost is unknown.
 
-        Check `unpriced_requests`: when it is not 0, the calls it counts are missing.
+        A sum that leaves unpriced calls out would read as the total and be too low;
+        `priced_cost` is that lower bound, `unpriced_requests` the calls it misses.
         """
-        if self.requests and self.unpriced_requests == self.requests:
-            return None
-        return self.priced_cost
+        return None if self.unpriced_requests else self.priced_cost
 
     def _add(self, usage: dict[str, Any] | None, cost: dict[str, Any] | None) -> None:
         if usage and usage.get("total_cost") == 0:
@@ -137,15 +136,20 @@ class WandbCallbackHandler(BaseCallbackHandler):
 
     @property
     def total_cost(self) -> float | None:
-        """USD of the priced calls; None when there were calls and none was priced."""
+        """USD of all the calls; None when any call's cost is unknown (see `priced_cost`)."""
         return self.total.total_cost
+
+    @property
+    def priced_cost(self) -> float:
+        """USD of the calls whose cost is known: all of it unless `unpriced_requests`."""
+        return self.total.priced_cost
 
     def __repr__(self) -> str:
         """A summary in the shape of `get_openai_callback`'s."""
-        cost = self.total_cost
-        shown = "unknown" if cost is None else f"${cost:.6f}"
-        if cost is not None and self.unpriced_requests:
-            shown += f" (+ {self.unpriced_requests} unpriced requests)"
+        shown = f"${self.priced_cost:.6f}"
+        if self.unpriced_requests:
+            known = f"at least {shown}; " if self.unpriced_requests < self.requests else ""
+            shown = f"unknown ({known}{self.unpriced_requests} unpriced requests)"
         return (
             f"Tokens Used: {self.total_tokens}\n"
             f"\tPrompt Tokens: {self.input_tokens}\n"
@@ -168,6 +172,18 @@ class WandbCallbackHandler(BaseCallbackHandler):
         model = str(message.response_metadata.get("model_name") or "unknown")
         usage = message.usage_metadata if isinstance(message, AIMessage) else None
         self._record(model, usage, message.response_metadata.get("cost"))
+
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+        """Count a call that raised after its answer arrived with usage (W&B billed it).
+
+        A tool call or structured answer cut off by `max_tokens`, or a stream that failed
+        after its usage event, carries the answer as it arrived (`ai_message`, or a
+        stream error's `partial`). A call that failed without usage is not counted.
+        """
+        message = getattr(error, "ai_message", None) or getattr(error, "partial", None)
+        if isinstance(message, AIMessage) and message.usage_metadata:
+            model = str(message.response_metadata.get("model_name") or "unknown")
+            self._record(model, message.usage_metadata, message.response_metadata.get("cost"))
 
     def _record(self, model: str, usage: Any, cost: dict[str, Any] | None) -> None:
         with self._lock:

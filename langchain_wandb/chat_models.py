@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
 import re
@@ -292,9 +293,12 @@ class ChatWandbInference(BaseChatModel):
         if info.status == "deprecated":
             instead = f"; W&B recommends {info.replacement}" if info.replacement else ""
             when = f" on {info.retired}" if info.retired else ""
+            past = bool(info.retired) and str(info.retired) <= datetime.date.today().isoformat()
+            fate = "was due to be retired" if past else "will be retired"
+            gone = " (that day has passed: W&B may answer 404)" if past else ""
             warnings.warn(
-                f"{self.model_name} is deprecated on W&B Inference and will be retired"
-                f"{when}{instead}.",
+                f"{self.model_name} is deprecated on W&B Inference and {fate}{when}{instead}"
+                f"{gone}.",
                 UserWarning,
                 stacklevel=4,
             )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -23,7 +24,7 @@ from importlib import resources
 from typing import Annotated, Any, Literal, NotRequired, cast, get_args, get_type_hints
 
 from langchain_core.language_models import ModelProfile
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 from typing_extensions import TypedDict
 
 ReasoningMode = Literal["none", "always", "default_on", "default_off"]
@@ -53,6 +54,22 @@ class ModelPrice:
     """Per 1M input tokens served from the prefix cache; None: W&B publishes no cached
     rate, so cached tokens cost the `input` rate."""
 
+    def __post_init__(self) -> None:
+        """Refuse what cannot be a price: every cost from it would look right and be wrong.
+
+        Raises:
+            ValueError: If a rate is not a finite number >= 0 (`cached_input` may be None).
+        """
+        for name, value in dataclasses.asdict(self).items():
+            if value is None and name == "cached_input":
+                continue
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and math.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"ModelPrice.{name} must be USD per 1M tokens, a finite number >= 0; "
+                    f"got {value!r}"
+                )
+
 
 class PriceFields(TypedDict):
     """A `ModelPrice` as a dict: how a chat model keeps `prices` (so it serializes)."""
@@ -62,17 +79,62 @@ class PriceFields(TypedDict):
     cached_input: NotRequired[float | None]
 
 
+_PRICE_KEYS = frozenset(field.name for field in dataclasses.fields(ModelPrice))
+
+
 def _price_fields(prices: Any) -> Any:
-    """`ModelPrice` values as dicts; anything else is left for pydantic to check."""
+    """`ModelPrice` values as dicts; anything else is left for pydantic to check.
+
+    Raises:
+        ValueError: If a price dict has a key `ModelPrice` does not (a misspelt
+            `cached_input` would otherwise be dropped, and cached tokens billed in full).
+    """
     if not isinstance(prices, Mapping):
         return prices
+    for model, price in prices.items():
+        unknown = sorted(set(price) - _PRICE_KEYS) if isinstance(price, Mapping) else []
+        if unknown:
+            raise ValueError(
+                f"prices[{model!r}] has {', '.join(map(repr, unknown))}: a price has only "
+                f"{', '.join(sorted(_PRICE_KEYS))}"
+            )
     return {
         model: dataclasses.asdict(price) if isinstance(price, ModelPrice) else price
         for model, price in prices.items()
     }
 
 
-PriceOverrides = Annotated[dict[str, PriceFields | str], BeforeValidator(_price_fields)]
+def _check_prices(prices: dict[str, Any]) -> dict[str, Any]:
+    """Every price a `ModelPrice` can hold; every base model id one a price can come from.
+
+    A base model id must name a model the caller prices, or one the snapshot knows (it
+    may have no price yet: the cost is then None). Chains are never followed.
+
+    Raises:
+        ValueError: Naming the model id whose price cannot be right or can never be found.
+    """
+    for model, price in prices.items():
+        if isinstance(price, str):
+            target = prices.get(price)
+            if isinstance(target, str) or (target is None and not _known(price)):
+                why = "itself priced as another model" if target else "no model W&B lists"
+                raise ValueError(
+                    f"prices[{model!r}] = {price!r}: that is {why}; give the id of a model "
+                    "with a price, or a price"
+                )
+            continue
+        try:
+            ModelPrice(**price)
+        except ValueError as error:
+            raise ValueError(f"prices[{model!r}]: {error}") from None
+    return prices
+
+
+PriceOverrides = Annotated[
+    dict[str, PriceFields | str],
+    BeforeValidator(_price_fields),
+    AfterValidator(_check_prices),
+]
 """Prices by model id, as `ChatWandbInference(prices=...)` takes them: a `ModelPrice`
 (or a dict of its fields), or a model id whose price applies (a LoRA's base model)."""
 
@@ -243,12 +305,19 @@ def price_source() -> str:
     return str(_prices()["source"])
 
 
+def _known(model_id: str) -> bool:
+    """Whether the snapshot knows `model_id` (served, retired, or priced)."""
+    return model_id in catalogue() or model_id in _retired() or _price(model_id) is not None
+
+
 def lookup(model_id: str) -> WandbModel:
     """What the snapshot knows about `model_id`, retired models included.
 
-    An unknown id (a new model, a LoRA id) gives a bare entry.
+    An unknown id (a new model, a LoRA id) gives a bare entry, with the price snapshot's
+    price if it has one (a price refresh can list models the docs snapshot does not yet).
     """
-    return catalogue().get(model_id) or _retired().get(model_id) or WandbModel(id=model_id)
+    found = catalogue().get(model_id) or _retired().get(model_id)
+    return found or WandbModel(id=model_id, price=_price(model_id))
 
 
 def check_not_retired(model_id: str) -> None:

@@ -4,6 +4,11 @@
                                                 # the augmentations and the README table
     python scripts/update_models.py --offline   # no fetch: augmentations + README from the snapshot
     python scripts/update_models.py --prices    # only refresh data/prices.json (network)
+    python scripts/update_models.py --prices --from-file scripts/models_dev_wandb.json \
+        --retrieved 2026-06-28 --source "<commit URL>"
+                                                # prices from a stored catalogue (no network):
+                                                # an api.json-shaped file, or the stored
+                                                # models.dev copy; say when and where from
     python scripts/update_models.py --offline --profiles
                                                 # also write data/_profiles.py with the
                                                 # langchain-profiles CLI, from the stored
@@ -354,6 +359,21 @@ def fetch_snapshot(previous: dict[str, Any]) -> dict[str, Any]:
     return {**snapshot, "supplements": previous.get("supplements", {})}
 
 
+#: USD per 1M tokens that no W&B model has ever come near: outside, the catalogue is in
+#: another unit (per token, per 1K; LiteLLM's W&B prices were 100,000x off for months).
+_PLAUSIBLE = (0.001, 1_000.0)
+
+
+def _plausible(model_id: str, key: str, value: float) -> float:
+    low, high = _PLAUSIBLE
+    if value and not low <= value <= high:
+        raise ValueError(
+            f"{model_id}: cost.{key} = {value!r} is not a price in USD per 1M tokens "
+            f"(W&B's are between {low} and {high}); is the catalogue in another unit?"
+        )
+    return float(value)
+
+
 def _price(cost: Any, model_id: str) -> dict[str, float | None]:
     """One model's price (USD per 1M tokens) from a models.dev-shaped `cost` object."""
     cost = cost if isinstance(cost, dict) else {}
@@ -361,9 +381,14 @@ def _price(cost: Any, model_id: str) -> dict[str, float | None]:
     for key, value in fields.items():
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{model_id}: cost.{key} is not a price: {value!r}")
+        _plausible(model_id, key, value)
     cached = cost.get("cache_read")
     # models.dev writes 0 where a provider publishes no cached rate: not a free token.
-    cached_input = float(cached) if isinstance(cached, int | float) and cached > 0 else None
+    cached_input = (
+        _plausible(model_id, "cache_read", cached)
+        if isinstance(cached, int | float) and cached > 0
+        else None
+    )
     return {
         "input": float(fields["input"]),
         "output": float(fields["output"]),
@@ -410,6 +435,33 @@ def fetch_prices(retrieved: str, fetch: Any = None) -> dict[str, Any]:
     return {"retrieved": retrieved, "source": source, "unit": "USD per 1M tokens", "prices": prices}
 
 
+def prices_from_file(path: Path, retrieved: str, source: str) -> dict[str, Any]:
+    """Prices from a stored catalogue file instead of the network.
+
+    The file has models.dev's `api.json` shape (W&B's feed has it too), or is the stored
+    copy `scripts/models_dev_wandb.json` (that shape under its `api` key). A file does not
+    say when its prices were true nor where they came from, so the caller does: `retrieved`
+    is the date of the prices (for a repository, its commit's date), `source` where they
+    came from (a commit URL).
+
+    Raises:
+        ValueError: If `retrieved` is not an ISO date or `source` is empty.
+    """
+    if not _DATE.fullmatch(retrieved):
+        raise ValueError(f"--retrieved must be a date like 2026-06-28, not {retrieved!r}")
+    if not source.strip():
+        raise ValueError("--source must say where the prices come from")
+    payload = json.loads(path.read_text("utf-8"))
+    if isinstance(payload, dict) and isinstance(payload.get("api"), dict):
+        payload = payload["api"]
+    return {
+        "retrieved": retrieved,
+        "source": source,
+        "unit": "USD per 1M tokens",
+        "prices": parse_prices(payload),
+    }
+
+
 def prices_json(snapshot: dict[str, Any]) -> str:
     """`data/prices.json` as packaged: one model per line, for readable diffs."""
     head = {key: value for key, value in snapshot.items() if key != "prices"}
@@ -432,8 +484,23 @@ def main() -> None:
         action="store_true",
         help="also write data/_profiles.py from the stored models.dev copy (no network)",
     )
+    parser.add_argument(
+        "--from-file",
+        type=Path,
+        help="with --prices: read prices from this stored catalogue, not the network",
+    )
+    parser.add_argument("--retrieved", help="with --from-file: the date of its prices")
+    parser.add_argument("--source", help="with --from-file: where its prices come from")
     args = parser.parse_args()
     today = datetime.date.today().isoformat()
+    if args.offline and args.prices and not args.from_file:
+        parser.error("--prices fetches W&B's catalogue; offline, use --prices --from-file FILE")
+    if args.from_file:
+        if not (args.prices and args.retrieved and args.source):
+            parser.error("--from-file needs --prices, --retrieved and --source")
+        snapshot = prices_from_file(args.from_file, args.retrieved, args.source)
+        PRICES.write_text(prices_json(snapshot), "utf-8")
+        return
     if args.prices or not (args.offline or args.readme):
         PRICES.write_text(prices_json(fetch_prices(today)), "utf-8")
     if args.prices:

@@ -17,7 +17,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Too
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
-from langchain_wandb import ChatWandbInference, ModelPrice, get_wandb_callback
+from langchain_wandb import (
+    ChatWandbInference,
+    ModelPrice,
+    OutputTruncatedError,
+    get_wandb_callback,
+)
 from langchain_wandb._cost import call_cost
 from langchain_wandb.models import price_date
 from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
@@ -192,7 +197,8 @@ def test_a_lora_is_billed_at_its_base_rate_when_the_base_is_known(emulator: Wand
         unknown = unpriced.invoke("hi")
         assert unknown.response_metadata["cost"] is None  # unknown, never 0
     assert (cb.requests, cb.unpriced_requests) == (2, 1)
-    assert cb.total_cost == message.response_metadata["cost"]["total"]
+    assert cb.total_cost is None  # one call's cost is unknown, so the total is
+    assert cb.priced_cost == message.response_metadata["cost"]["total"]
     assert cb.by_model[LORA].unpriced_requests == 1
 
 
@@ -239,6 +245,54 @@ def test_callback_does_not_bill_answers_from_langchains_cache(emulator: WandbEmu
     assert len(emulator.chat_requests) == 1
     assert (cb.requests, cb.cache_hits) == (1, 1)
     assert cb.total_cost == first.response_metadata["cost"]["total"]
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_callback_counts_a_billed_answer_that_raised(
+    emulator: WandbEmulator, *, streaming: bool
+) -> None:
+    # The answer arrived whole, with usage (W&B bills it), and was refused because the
+    # token limit cut the forced tool call off: the run's cost must still include it.
+    emulator.script(
+        Reply(content='<tool_call>{"name": "Person", "argu', finish_reason="length"), Reply()
+    )
+    llm = emulator.chat_model(streaming=streaming, max_retries=0)
+    with get_wandb_callback() as cb:
+        with pytest.raises(OutputTruncatedError) as caught:
+            llm.bind_tools([Person], tool_choice="Person").invoke("Ada?")
+        answer = llm.invoke("hi")
+    refused = caught.value.ai_message
+    assert refused.usage_metadata is not None
+    assert answer.usage_metadata is not None
+    billed = [refused.response_metadata["cost"]["total"], answer.response_metadata["cost"]["total"]]
+    assert cb.requests == 2
+    assert (
+        cb.input_tokens
+        == refused.usage_metadata["input_tokens"] + answer.usage_metadata["input_tokens"]
+    )
+    assert cb.total_cost == pytest.approx(sum(billed))
+
+
+async def test_callback_counts_a_billed_answer_that_raised_on_the_async_path(
+    emulator: WandbEmulator,
+) -> None:
+    emulator.script(Reply(content='<tool_call>{"name": "Person", "argu', finish_reason="length"))
+    llm = emulator.chat_model(max_retries=0).bind_tools([Person], tool_choice="Person")
+    with get_wandb_callback() as cb:
+        with pytest.raises(OutputTruncatedError) as caught:
+            await llm.ainvoke("Ada?")
+    assert cb.requests == 1
+    assert cb.total_cost == caught.value.ai_message.response_metadata["cost"]["total"]
+
+
+def test_callback_does_not_count_a_request_that_failed_without_an_answer(
+    emulator: WandbEmulator,
+) -> None:
+    llm = emulator.chat_model(max_retries=0)
+    with get_wandb_callback() as cb:
+        with pytest.raises(ValueError, match="retired"):
+            llm.invoke("hi", model="deepseek-ai/DeepSeek-R1-0528")
+    assert (cb.requests, cb.total_cost) == (0, 0.0)
 
 
 def test_callback_outside_its_block_counts_nothing(llm: ChatWandbInference) -> None:

@@ -38,11 +38,14 @@ def test_counts_tokens_by_kind_requests_cost_and_models() -> None:
     handler.on_llm_end(result("b/two", USAGE, None))  # unpriced
     assert (handler.requests, handler.input_tokens, handler.output_tokens) == (3, 30, 60)
     assert (handler.total_tokens, handler.reasoning_tokens, handler.cached_tokens) == (90, 45, 12)
-    assert handler.total_cost == 0.006
+    # One call's price is unknown, so the run's total is: a partial sum read as the total
+    # is get_openai_callback's bug (0 for models it cannot price) in a milder form.
+    assert handler.total_cost is None
+    assert handler.priced_cost == 0.006  # the part that is known, a lower bound
     assert handler.unpriced_requests == 1
     assert handler.by_model["a/one"].total_cost == 0.006
     assert handler.by_model["b/two"].total_cost is None  # unknown, never 0
-    assert "Total Cost (USD): $0.006000 (+ 1 unpriced requests)" in repr(handler)
+    assert "Total Cost (USD): unknown (at least $0.006000; 1 unpriced requests)" in repr(handler)
 
 
 def test_nothing_known_reads_as_unknown_not_zero() -> None:
@@ -78,3 +81,4 @@ def test_answers_from_langchains_cache_cost_nothing() -> None:
     handler.on_llm_end(result("a/one", {**USAGE, "total_cost": 0}, COST))
     assert (handler.requests, handler.cache_hits, handler.total_tokens) == (1, 1, 30)
     assert handler.total_cost == 0.003
+    assert repr(handler).endswith("Total Cost (USD): $0.003000")

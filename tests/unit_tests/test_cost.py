@@ -40,18 +40,22 @@ def test_snapshot_prices_every_catalogue_model_and_is_dated_with_its_source() ->
     assert snapshot["unit"] == "USD per 1M tokens"
     assert price_date() == snapshot["retrieved"] >= "2026-01-01"
     assert "models.dev" in price_source()
-    unpriced = [model.id for model in catalogue().values() if model.price is None]
-    assert unpriced == []
-    assert lookup("openai/gpt-oss-120b").price == ModelPrice(0.15, 0.6, 0.15)
+    # The price source (W&B's June 2026 catalogue) no longer lists these two: their cost
+    # is unknown (None), never a stale price under a newer date.
+    unpriced = sorted(model.id for model in catalogue().values() if model.price is None)
+    assert unpriced == ["meta-llama/Llama-4-Scout-17B-16E-Instruct", "zai-org/GLM-5-FP8"]
+    # Issue 19: $0.15/$0.60 in May 2026, cheaper since; a snapshot with May's price would
+    # report every gpt-oss-120b call about 4x too high.
+    assert lookup("openai/gpt-oss-120b").price == ModelPrice(0.04, 0.14, 0.04)
 
 
 def test_cost_of_a_call_in_usd_with_the_price_date() -> None:
-    # gpt-oss-120b: $0.15 in, $0.60 out per 1M tokens in the snapshot.
+    # gpt-oss-120b: $0.04 in, $0.14 out per 1M tokens in the snapshot.
     cost = call_cost("openai/gpt-oss-120b", usage(1_000_000, 2_000_000, reasoning=1_500_000))
     assert cost == {
-        "input": 0.15,
-        "output": 1.2,  # reasoning tokens are output tokens
-        "total": 1.35,
+        "input": 0.04,
+        "output": 0.28,  # reasoning tokens are output tokens
+        "total": 0.32,
         "currency": "USD",
         "prices_as_of": price_date(),
     }
@@ -67,8 +71,8 @@ def test_cached_input_tokens_cost_the_cached_rate_and_are_part_of_input() -> Non
 
 
 def test_cached_tokens_without_a_published_cached_rate_cost_the_input_rate() -> None:
-    assert lookup("moonshotai/Kimi-K2.5").price == ModelPrice(0.5, 2.85, None)
-    cost = call_cost("moonshotai/Kimi-K2.5", usage(2_000_000, 0, cached=1_000_000))
+    no_cached_rate = {"moonshotai/Kimi-K2.5": ModelPrice(0.5, 2.85, None)}
+    cost = call_cost("moonshotai/Kimi-K2.5", usage(2_000_000, 0, cached=1_000_000), no_cached_rate)
     assert cost is not None
     assert (cost["input"], cost["cached_input"]) == (1.0, 0.5)
 
@@ -216,7 +220,24 @@ def test_the_deprecation_warning_gives_the_retirement_date() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ChatWandbInference(api_key=SecretStr("k"), model=deprecated.id)
-    assert "retired on 2026-04-21; W&B recommends Qwen/Qwen3.5-35B-A3B" in str(caught[0].message)
+    said = str(caught[0].message)
+    assert "retired on 2026-04-21; W&B recommends Qwen/Qwen3.5-35B-A3B" in said
+    # That date has passed: "will be retired" would be untrue, and W&B may answer 404.
+    assert "will be retired" not in said
+    assert "was due to be retired on 2026-04-21" in said
+
+
+def test_a_retirement_still_ahead_is_announced_as_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import langchain_wandb.chat_models as chat_models
+
+    later = dataclasses.replace(
+        lookup("meta-llama/Llama-4-Scout-17B-16E-Instruct"), retired="2999-01-01"
+    )
+    monkeypatch.setattr(chat_models, "lookup", lambda _: later)
+    with pytest.warns(UserWarning, match="will be retired on 2999-01-01"):
+        ChatWandbInference(api_key=SecretStr("k"), model=later.id)
 
 
 def test_unknown_ids_have_no_profile_price_or_dates() -> None:
@@ -271,3 +292,66 @@ def test_cli_usage_line_shows_the_cost(
     err = io.StringIO()
     _report(chunk, 0.1, 0.2, err)
     assert f", {shown}, first token" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("price", "named"),
+    [
+        ({"input": -0.1, "output": 1}, "input"),
+        ({"input": 0.1, "output": float("nan")}, "output"),
+        ({"input": 0.1, "output": 1, "cached_input": float("inf")}, "cached_input"),
+        ({"input": 0.1, "output": 1, "cached": 0.01}, "cached"),  # a typo of cached_input
+    ],
+)
+def test_a_price_that_cannot_be_right_is_refused_naming_the_field(price: Any, named: str) -> None:
+    # A negative, NaN or infinite price, or a misspelt field silently dropped (cached tokens
+    # then billed at the full input rate), would give costs that look right and are not.
+    with pytest.raises(ValueError, match=rf"openai/gpt-oss-120b.*\b{named}\b"):
+        ChatWandbInference(api_key=SecretStr("k"), prices={"openai/gpt-oss-120b": price})
+
+
+@pytest.mark.parametrize(
+    "prices",
+    [
+        {LORA: "openai/gpt-oss-12b"},  # a typo: no model has that id
+        {LORA: "a/b", "a/b": "openai/gpt-oss-120b"},  # a chain, never followed
+    ],
+)
+def test_a_base_model_id_that_can_never_price_is_refused(prices: dict[str, Any]) -> None:
+    # Accepted, each would make every call's cost None with no word of why.
+    with pytest.raises(ValueError, match=LORA.replace("/", ".")):
+        ChatWandbInference(api_key=SecretStr("k"), model=LORA, prices=prices)
+
+
+def test_a_base_model_the_snapshot_knows_without_a_price_is_accepted() -> None:
+    # Known but unpriced today (a later snapshot may price it): cost None, not an error.
+    llm = ChatWandbInference(api_key=SecretStr("k"), model=LORA, prices={LORA: "zai-org/GLM-5-FP8"})
+    assert call_cost(LORA, usage(1, 1), llm.prices) is None
+
+
+def test_model_price_refuses_what_is_not_a_price() -> None:
+    with pytest.raises(ValueError, match="output"):
+        ModelPrice(0.1, -1.0)
+    with pytest.raises(ValueError, match="input"):
+        ModelPrice(True, 1.0)
+    with pytest.raises(ValueError, match="cached_input"):
+        ModelPrice(0.1, 1.0, float("inf"))
+
+
+def test_a_model_priced_by_the_snapshot_but_newer_than_the_catalogue_is_priced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `update_models.py --prices` refreshes only the prices: W&B's feed prices models the
+    # docs snapshot does not list yet. Their price must not be thrown away.
+    import langchain_wandb.models as models
+
+    snapshot = {
+        "retrieved": "2026-08-01",
+        "source": "test",
+        "prices": {"new/Model-2026": {"input": 1.0, "output": 2.0, "cached_input": None}},
+    }
+    monkeypatch.setattr(models, "_prices", lambda: snapshot)
+    assert "new/Model-2026" not in models.catalogue()
+    cost = call_cost("new/Model-2026", usage(1_000_000, 1_000_000))
+    assert cost is not None
+    assert (cost["total"], cost["prices_as_of"]) == (3.0, "2026-08-01")

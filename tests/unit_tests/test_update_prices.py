@@ -91,7 +91,7 @@ def test_refresh_falls_back_to_models_dev(
     }
     snapshot = script.fetch_prices("2026-12-07", _fetcher(answers, []))
     assert snapshot["source"].startswith(script.MODELS_DEV_URL)
-    assert snapshot["prices"]["openai/gpt-oss-120b"]["input"] == 0.15
+    assert snapshot["prices"]["openai/gpt-oss-120b"]["input"] == 0.04
     assert "using models.dev" in capsys.readouterr().out
 
 
@@ -99,9 +99,65 @@ def test_the_packaged_prices_are_what_the_script_writes_from_the_stored_copy() -
     script = load_update_script()
     packaged = (ROOT / "langchain_wandb" / "data" / "prices.json").read_text("utf-8")
     head = json.loads(packaged)
-    assert head["retrieved"] == MODELS_DEV["source"]["retrieved"]
-    rebuilt = {**head, "prices": script.parse_prices(MODELS_DEV["api"])}
+    rebuilt = script.prices_from_file(
+        ROOT / "scripts" / "models_dev_wandb.json", head["retrieved"], head["source"]
+    )
     assert script.prices_json(rebuilt) == packaged
+    # The date and source are those of the commit every price in the copy was read from.
+    priced = {MODELS_DEV["source"]["files"][model_id].split(":")[0] for model_id in head["prices"]}
+    assert len(priced) == 1
+    assert f"commit/{priced.pop()}" in head["source"]
+
+
+def test_prices_from_a_stored_catalogue_file_with_its_date_and_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = load_update_script()
+    feed = tmp_path / "api.json"
+    feed.write_text(WANDB_FEED, "utf-8")
+    target = tmp_path / "prices.json"
+    monkeypatch.setattr(script, "PRICES", target)
+    monkeypatch.setattr(script, "_fetch", None)  # no network: calling it would fail
+    argv = ["x", "--prices", "--from-file", str(feed), "--retrieved", "2026-08-01"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--source", "https://example.test/commit/abc"])
+    script.main()
+    written = json.loads(target.read_text("utf-8"))
+    assert (written["retrieved"], written["source"]) == (
+        "2026-08-01",
+        "https://example.test/commit/abc",
+    )
+    assert written["prices"]["openai/gpt-oss-120b"]["output"] == 0.17
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--from-file", "f.json", "--retrieved", "2026-08-01", "--source", "s"], "--prices"),
+        (["--prices", "--from-file", "f.json", "--source", "s"], "--retrieved"),
+        (["--prices", "--from-file", "f.json", "--retrieved", "2026-08-01"], "--source"),
+    ],
+)
+def test_a_file_refresh_must_say_when_and_where_from(
+    argv: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    script = load_update_script()
+    monkeypatch.setattr(sys, "argv", ["update_models.py", *argv])
+    with pytest.raises(SystemExit):
+        script.main()
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("retrieved", "source"), [("August", "s"), ("2026-08-01", " ")])
+def test_a_file_refresh_refuses_a_date_that_is_not_one_or_no_source(
+    retrieved: str, source: str, tmp_path: Path
+) -> None:
+    feed = tmp_path / "api.json"
+    feed.write_text(WANDB_FEED, "utf-8")
+    with pytest.raises(ValueError, match=r"--retrieved|--source"):
+        load_update_script().prices_from_file(feed, retrieved, source)
 
 
 def test_main_with_prices_refreshes_only_the_prices(
@@ -177,3 +233,43 @@ def test_a_refresh_reports_new_dropped_and_retired_models(
         "no longer listed: zai-org/GLM-4.5",
         "retired 2026-03-04: zai-org/GLM-4.5",
     ]
+
+
+@pytest.mark.parametrize(
+    "cost",
+    [
+        {"input": 0.00000004, "output": 0.00000014},  # USD per token: 1,000,000x too low
+        {"input": 40.0, "output": 140_000.0},  # per 1B tokens, or a slipped decimal point
+        {"input": 0.04, "output": 0.14, "cache_read": 0.00000004},
+    ],
+)
+def test_prices_in_another_unit_are_refused_not_written(
+    cost: dict[str, float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # LiteLLM's W&B prices were 100,000x too high for months: a unit mix-up reads as a
+    # price. Nothing W&B serves costs under $0.001 or over $1,000 per 1M tokens.
+    script = load_update_script()
+    feed = {"wandb": {"models": {"openai/gpt-oss-120b": {"cost": cost}}}}
+    with pytest.raises(ValueError, match=r"openai/gpt-oss-120b.*per 1M tokens"):
+        script.parse_prices(feed)
+    answers: dict[str, str | Exception] = {
+        script.WANDB_PRICES_URL: json.dumps(feed),
+        script.MODELS_DEV_URL: json.dumps(MODELS_DEV["api"]),
+    }
+    snapshot = script.fetch_prices("2026-12-07", _fetcher(answers, []))
+    assert snapshot["source"].startswith(script.MODELS_DEV_URL)
+    assert "per 1M tokens" in capsys.readouterr().out
+
+
+def test_offline_prices_do_not_fetch(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --offline promises no network; with --prices it used to fetch W&B's catalogue.
+    script = load_update_script()
+    asked: list[str] = []
+    monkeypatch.setattr(script, "_fetch", _fetcher({}, asked))
+    monkeypatch.setattr(sys, "argv", ["update_models.py", "--offline", "--prices"])
+    with pytest.raises(SystemExit):
+        script.main()
+    assert asked == []
+    assert "--from-file" in capsys.readouterr().err
