@@ -19,7 +19,10 @@ from langchain_core.language_models import (
     LanguageModelInput,
     ModelProfile,
 )
-from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.language_models.chat_models import (
+    agenerate_from_stream,
+    generate_from_stream,
+)
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -31,7 +34,7 @@ from langchain_core.utils import from_env, get_pydantic_field_names, secret_from
 from langchain_core.utils.utils import _build_model_kwargs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from langchain_wandb import _clients, _transport
+from langchain_wandb import _clients, _openai_args, _results, _transport
 from langchain_wandb._chunks import StreamState, keep_partial, response_to_result
 from langchain_wandb._errors import MalformedResponseError, excerpt
 from langchain_wandb._json import json_loads
@@ -41,12 +44,12 @@ from langchain_wandb._request import (
     check_reasoning_switch,
     reasoning_switch_is_moot,
     relaxed_tool_choice,
-    use_max_tokens,
 )
 from langchain_wandb._sse import adecode_stream, decode_stream
 from langchain_wandb.models import WandbModel, lookup
 
 if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import _ChatModelBinding
     from langchain_core.tools import BaseTool
 
     from langchain_wandb._governor import ConcurrencySnapshot
@@ -275,9 +278,9 @@ class ChatWandbInference(BaseChatModel):
     @model_validator(mode="before")
     @classmethod
     def _move_unknown_args_to_model_kwargs(cls, values: dict[str, Any]) -> Any:
-        values = dict(values)
-        use_max_tokens(values)
-        return _build_model_kwargs(values, get_pydantic_field_names(cls))
+        # ChatOpenAI's names are renamed or refused first (see `_openai_args`).
+        fields = get_pydantic_field_names(cls)
+        return _build_model_kwargs(_openai_args.translate(values, fields), fields)
 
     @model_validator(mode="after")
     def _check_model(self) -> Self:
@@ -433,6 +436,7 @@ class ChatWandbInference(BaseChatModel):
     ) -> dict[str, Any]:
         # Absent when LangChain streams on the caller's behalf (invoke, batch, agents):
         # usage is always asked for then; `stream`/`astream` pass the field (see below).
+        _openai_args.check_call_options(kwargs)
         stream_usage = kwargs.pop("stream_usage", True)
         reasoning = kwargs.pop("reasoning", self.reasoning)
         send_reasoning = kwargs.pop("send_reasoning", self.send_reasoning)
@@ -545,8 +549,9 @@ class ChatWandbInference(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if kwargs.pop("stream", self.streaming):
-            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        if self._streams(kwargs):
+            result = generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+            return _results.with_openai_outputs(result, self.model_name)
         body = self._request_body(messages, stop, stream=False, **kwargs)
         with self._typed_errors(body["model"]):
             data = _transport.post_json(
@@ -561,9 +566,10 @@ class ChatWandbInference(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if kwargs.pop("stream", self.streaming):
+        if self._streams(kwargs):
             stream = self._astream(messages, stop, run_manager, **kwargs)
-            return generate_from_stream(iter([chunk async for chunk in stream]))
+            result = await agenerate_from_stream(stream)
+            return _results.with_openai_outputs(result, self.model_name)
         body = self._request_body(messages, stop, stream=False, **kwargs)
         config = self._client_config(asynchronous=True)
         hook = _retry_hook(run_manager)
@@ -615,7 +621,33 @@ class ChatWandbInference(BaseChatModel):
             from langchain_wandb._tools import parse_structured
 
             message.additional_kwargs["parsed"] = parse_structured(message, response_format)
-        return result
+        return _results.with_openai_outputs(result, self.model_name)
+
+    def _streams(self, kwargs: dict[str, Any]) -> bool:
+        """Whether this call streams under the hood; pops the per-call `stream` option.
+
+        `disable_streaming` (LangChain's switch) wins, as in core: `True` always sends
+        plain requests, `"tool_calling"` when tools are bound.
+        """
+        stream = kwargs.pop("stream", self.streaming)
+        if self.disable_streaming is True:
+            return False
+        if self.disable_streaming == "tool_calling" and kwargs.get("tools"):
+            return False
+        return bool(stream)
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+        return _results.combine_llm_outputs(llm_outputs, self.model_name)
+
+    def bind(self, **kwargs: Any) -> _ChatModelBinding:
+        """Bind per-call options; those W&B cannot honour are refused here, not when called.
+
+        Raises:
+            ValueError: For several choices (`n` > 1), ChatOpenAI's Responses API options,
+                or a credential-looking name (a key never travels in the body).
+        """
+        _openai_args.check_call_options(kwargs)
+        return super().bind(**kwargs)
 
     # -- tools and structured output -----------------------------------------------------
     def bind_tools(
@@ -659,6 +691,7 @@ class ChatWandbInference(BaseChatModel):
         method: StructuredMethod = "json_schema",
         include_raw: bool = False,
         strict: bool | None = None,
+        tools: Sequence[ToolLike] | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
         """Return a runnable whose output matches `schema`.
@@ -677,11 +710,23 @@ class ChatWandbInference(BaseChatModel):
             include_raw: Return `{"raw": AIMessage, "parsed": ..., "parsing_error": ...}`
                 instead of raising on output that does not parse.
             strict: Ask the server for schema-exact output (not for `"json_mode"`).
+            tools: Tools the model may call instead of answering, as with ChatOpenAI
+                (`"json_schema"` only; use `include_raw=True` to see the calls).
             **kwargs: Other request fields to bind.
 
-        """
-        from langchain_wandb._tools import structured_output_runnable
+        Raises:
+            ValueError: If `tools` are given with a method other than `"json_schema"`.
 
+        """
+        from langchain_wandb._tools import format_tools, structured_output_runnable
+
+        if tools:
+            if method != "json_schema":
+                raise ValueError(
+                    f"tools=[...] works with method='json_schema' only (as in ChatOpenAI), "
+                    f"not {method!r}: the other methods use the tools field themselves."
+                )
+            kwargs["tools"] = format_tools(tools, strict=strict)
         return structured_output_runnable(
             self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
         )
@@ -709,6 +754,26 @@ class ChatWandbInference(BaseChatModel):
     def get_num_tokens(self, text: str) -> int:
         """Estimate the tokens in `text` (about four characters a token)."""
         return math.ceil(len(text) / _CHARS_PER_TOKEN)
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Token ids from `custom_get_token_ids`: no tokenizer ships with this package.
+
+        W&B's models use many tokenizers, each a download; langchain-core's GPT-2
+        fallback would give ids of the wrong vocabulary.
+
+        Raises:
+            NotImplementedError: If `custom_get_token_ids` is not set (the message says
+                how to set it up with `transformers`).
+        """
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        raise NotImplementedError(
+            f"Token ids need {self.model_name}'s own tokenizer, and none ships with "
+            "langchain-wandb (get_num_tokens estimates offline). Install one with "
+            "`pip install transformers` and pass custom_get_token_ids="
+            f"AutoTokenizer.from_pretrained({self.model_name!r}).encode "
+            "(downloads the tokenizer from Hugging Face once)."
+        )
 
     # -- models -------------------------------------------------------------------------
     def list_models(self) -> list[WandbModel]:
