@@ -183,6 +183,7 @@ OPENAI_ARGS: dict[str, OpenAIArg] = {
 
 # Names that mean what ChatOpenAI's do, beyond ChatOpenAI's own: W&B's key variable.
 EXTRA_ALIASES = {"wandb_api_key": "api_key"}
+_KEY_NAMES = frozenset({"api_key", "openai_api_key", "wandb_api_key"})
 
 # ChatOpenAI's defaults for refused arguments: passing one asks for nothing.
 _HARMLESS: dict[str, tuple[Any, ...]] = {"n": (None, 1)}
@@ -256,30 +257,56 @@ def translate(values: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any
     out: dict[str, Any] = {}
     extras = dict(values.get("model_kwargs") or {})
     for name, value in values.items():
-        if name == "model_kwargs" or (value is None and name in _NONE_MEANS_DEFAULT):
+        if _asks_for_nothing(name, value):
             continue
-        arg = OPENAI_ARGS.get(name)
-        target = EXTRA_ALIASES.get(name) or (arg.target if arg else None)
-        if arg is not None and arg.handling == "refused":
-            if value not in _HARMLESS.get(name, _DEFAULT_HARMLESS):
-                raise ValueError(f"{name} is not supported: {arg.note}")
-        elif name == "reasoning" and isinstance(value, Mapping):
-            _put(out, "reasoning_effort", _effort(value), name)
-        elif name == "output_version" and value == "responses/v1":
-            raise ValueError(f"output_version='responses/v1' is not supported: {_NO_RESPONSES}")
-        elif target is not None or name in known:
-            _put(out, target or name, value, name)
-        elif arg is not None:
-            # ChatOpenAI's own request field, which W&B reads: to model_kwargs, quietly.
-            _put(extras, name, value, name)
-        else:
-            check_unknown_name(name, known)
-            _put(out, name, value, name)
+        to_extras, field, field_value = _destination(name, value, known)
+        _put(extras if to_extras else out, field, field_value, name)
     if extras or "model_kwargs" in values:
         out["model_kwargs"] = extras
     for where in ("model_kwargs", "extra_body"):
         check_call_options(out.get(where) or {})
     return out
+
+
+def _asks_for_nothing(name: str, value: Any) -> bool:
+    """Whether an argument can be dropped: ChatOpenAI's default for what W&B lacks.
+
+    Raises:
+        ValueError: If it asks for something W&B lacks.
+    """
+    if name == "model_kwargs" or (value is None and name in _NONE_MEANS_DEFAULT):
+        return True
+    arg = OPENAI_ARGS.get(name)
+    if arg is not None and arg.handling == "refused":
+        if value in _HARMLESS.get(name, _DEFAULT_HARMLESS):
+            return True
+        raise ValueError(f"{name} is not supported: {arg.note}")
+    if name == "output_version" and value == "responses/v1":
+        raise ValueError(f"output_version='responses/v1' is not supported: {_NO_RESPONSES}")
+    if name in _KEY_NAMES and callable(value):
+        raise ValueError(
+            f"{name} takes the key itself (a str or SecretStr), not a function that returns "
+            "it: ChatWandbInference reads it once, when built."
+        )
+    return False
+
+
+def _destination(name: str, value: Any, known: set[str]) -> tuple[bool, str, Any]:
+    """(to model_kwargs?, our name, value) for one argument ChatOpenAI might take.
+
+    Raises:
+        ValueError: If an unknown name is a typo or looks like a credential.
+    """
+    arg = OPENAI_ARGS.get(name)
+    if name == "reasoning" and isinstance(value, Mapping):
+        return False, "reasoning_effort", _effort(value)
+    target = EXTRA_ALIASES.get(name) or (arg.target if arg else None)
+    if target is not None or name in known:
+        return False, target or name, value
+    if arg is not None:
+        return True, name, value  # ChatOpenAI's own request field, which W&B reads: quietly
+    check_unknown_name(name, known)
+    return False, name, value  # for core: to model_kwargs, with its warning
 
 
 def _put(out: dict[str, Any], name: str, value: Any, given_as: str) -> None:

@@ -77,5 +77,5 @@ def _add(total: dict[str, Any], usage: Mapping[str, Any]) -> None:
     for key, value in usage.items():
         if isinstance(value, Mapping):
             _add(total.setdefault(key, {}), value)
-        elif isinstance(value, int):
+        else:
             total[key] = total.get(key, 0) + value

@@ -267,3 +267,15 @@ def test_structured_output_tools_need_json_schema() -> None:
 def test_cache_is_a_standard_field() -> None:
     cache = InMemoryCache()
     assert ChatWandbInference(api_key="k", cache=cache).cache is cache
+
+
+@pytest.mark.parametrize("alias", ["api_key", "openai_api_key", "wandb_api_key"])
+def test_a_key_function_is_refused_with_a_reason(alias: str) -> None:
+    with pytest.raises(ValueError, match="takes the key itself"):
+        ChatWandbInference(**{alias: lambda: KEY})
+
+
+def test_a_wandb_api_key_is_the_api_key() -> None:
+    llm = ChatWandbInference(wandb_api_key=KEY)
+    assert llm.api_key.get_secret_value() == KEY
+    assert llm.model_kwargs == {}
