@@ -81,10 +81,12 @@ OPENAI_ARGS: dict[str, OpenAIArg] = {
             "metadata",
             "custom_get_token_ids",
             "rate_limiter",
-            "disable_streaming",
             "profile",
         )
     },
+    "disable_streaming": _same(
+        '`True`: plain (non-streamed) requests; `"tool_calling"`: plain when tools are bound'
+    ),
     "output_version": _same('"v0" or "v1"; "responses/v1" is refused (no Responses API)'),
     # Sampling and request fields with the same names.
     **{
@@ -116,8 +118,8 @@ OPENAI_ARGS: dict[str, OpenAIArg] = {
     "stop_sequences": _alias("stop"),
     "n": OpenAIArg(
         "refused",
-        "W&B Inference returns one choice per request here: n must be 1; ask for several "
-        "answers with batch() instead.",
+        "ChatWandbInference returns one answer per request (as LangChain keeps one message "
+        "per call): n must be 1; ask for several answers with batch() instead.",
     ),
     "reasoning": _same(
         '`True`/`False` switches thinking; ChatOpenAI\'s `{"effort": ...}` dict sets '
@@ -167,9 +169,11 @@ OPENAI_ARGS: dict[str, OpenAIArg] = {
         "ChatWandbInference sends only the parameters you set, so there is nothing to "
         "disable: leave the parameter unset instead."
     ),
-    "verbosity": _refused("W&B's models take no verbosity parameter."),
+    "verbosity": _refused(
+        "Verbosity is a setting of OpenAI's GPT-5 models; W&B's models have none."
+    ),
     "service_tier": _refused("W&B Inference has no service tiers."),
-    "store": _refused("W&B Inference does not store responses for later retrieval."),
+    "store": _refused("W&B Inference has no stored-completions API to keep responses in."),
     "prompt_cache_options": _refused(
         "W&B caches prompt prefixes on its own; to keep requests apart use cache_salt=... instead."
     ),
