@@ -95,6 +95,13 @@ class ChatWandbInference(BaseChatModel):
         timeout: Total seconds a request may take; `stream_idle_timeout` limits silence.
         max_retries: Retries for 429/5xx/connection errors before the first byte.
 
+    Coming from ChatOpenAI:
+        Every `ChatOpenAI` argument works the same here, under its ChatOpenAI name too
+        (`openai_api_key`, `max_completion_tokens`, `request_timeout`, ...), or is refused
+        when the model is built, saying what to do instead (`organization`, `n=3`, ...).
+        A misspelt argument raises, naming the one meant. `llm_output` and
+        `generation_info` carry what ChatOpenAI's do.
+
     Errors:
         Failures raise langchain-core's typed errors (`ModelRateLimitError`,
         `ModelAuthenticationError`, ...), which are also the openai SDK's types. A

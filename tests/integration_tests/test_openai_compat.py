@@ -20,7 +20,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from langchain_wandb import ChatWandbInference
-from langchain_wandb.testing import Reply, WandbEmulator
+from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
 
 KEY = "wandb_v1_FAKEKEY_ALIAS_0123456789"
 
@@ -254,3 +254,18 @@ def test_structured_output_with_tools_answers_or_calls(emulator: WandbEmulator) 
     assert body["response_format"]["type"] == "json_schema"
     assert [t["function"]["name"] for t in body["tools"]] == ["get_weather"]
     assert body["tools"][0]["function"]["strict"] is True
+
+
+async def test_structured_output_with_tools_returns_the_call_in_raw(
+    emulator: WandbEmulator,
+) -> None:
+    structured = emulator.chat_model().with_structured_output(
+        Answer, tools=[get_weather], include_raw=True
+    )
+    emulator.script(Reply(tool_calls=[ToolCallReply("get_weather", {"city": "Paris"})]))
+    called = await structured.ainvoke("weather?")
+    assert isinstance(called, dict)
+    assert called["raw"].tool_calls[0]["name"] == "get_weather"
+    assert called["raw"].tool_calls[0]["args"] == {"city": "Paris"}
+    assert called["parsed"] is None
+    assert called["parsing_error"] is not None
