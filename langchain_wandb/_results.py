@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 
 def token_usage(usage: UsageMetadata | None) -> dict[str, Any]:
@@ -53,6 +53,19 @@ def with_openai_outputs(result: ChatResult, model_name: str) -> ChatResult:
         llm_output["system_fingerprint"] = fingerprint
     result.llm_output = llm_output
     return result
+
+
+def with_generation_info(chunk: ChatGenerationChunk) -> ChatGenerationChunk:
+    """`chunk` with `generation_info` (`finish_reason`, `logprobs`) as ChatOpenAI's carry.
+
+    For when langchain-core merges the stream itself (`streaming=True` set explicitly, or
+    a streaming callback attached): its result's `generation_info` is the chunks' merged.
+    """
+    metadata = chunk.message.response_metadata
+    if "finish_reason" in metadata or "logprobs" in metadata:
+        info = {key: metadata[key] for key in ("finish_reason", "logprobs") if key in metadata}
+        chunk.generation_info = {**(chunk.generation_info or {}), **info}
+    return chunk
 
 
 def combine_llm_outputs(outputs: list[dict[str, Any] | None], model_name: str) -> dict[str, Any]:

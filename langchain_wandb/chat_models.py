@@ -302,6 +302,14 @@ class ChatWandbInference(BaseChatModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _streaming_true_is_the_default(self) -> Self:
+        # Said explicitly, `streaming=True` would make langchain-core run its own stream
+        # loop, whose result has no `llm_output`; our `_generate` streams the same way.
+        if self.streaming:
+            self.model_fields_set.discard("streaming")
+        return self
+
     def _resolve_model_profile(self) -> ModelProfile | None:
         info = lookup(self.model_name)
         return info.profile() if info.known else None
@@ -509,7 +517,7 @@ class ChatWandbInference(BaseChatModel):
                 self._client_config(), body, self._limits, _retry_hook(run_manager), _relaxed
             ) as chunks,
         ):
-            for chunk in decode_stream(chunks, state):
+            for chunk in map(_results.with_generation_info, decode_stream(chunks, state)):
                 received.append(chunk)
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -540,6 +548,7 @@ class ChatWandbInference(BaseChatModel):
                 config, body, self._limits, hook, _relaxed
             ) as chunks:
                 async for chunk in adecode_stream(chunks, state):
+                    _results.with_generation_info(chunk)
                     received.append(chunk)
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)

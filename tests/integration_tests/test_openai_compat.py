@@ -61,7 +61,9 @@ class Recorder(BaseCallbackHandler):
 
 
 # -- keys ------------------------------------------------------------------------------
-@pytest.mark.parametrize("alias", ["api_key", "openai_api_key", "wandb_api_key", "env"])
+@pytest.mark.parametrize(
+    "alias", ["api_key", "openai_api_key", "wandb_api_key", "env", "openai_api_key+env"]
+)
 async def test_a_key_under_any_name_goes_only_into_the_authorization_header(
     emulator: WandbEmulator,
     alias: str,
@@ -73,7 +75,12 @@ async def test_a_key_under_any_name_goes_only_into_the_authorization_header(
         monkeypatch.setenv("WANDB_API_KEY", KEY)
         llm = ChatWandbInference(base_url=emulator.base_url, max_retries=0)
     else:
-        monkeypatch.delenv("WANDB_API_KEY", raising=False)
+        # The issue's case: WANDB_API_KEY set, and the key given under ChatOpenAI's name.
+        monkeypatch.setenv("WANDB_API_KEY", "the-environment-key")
+        if alias == "openai_api_key+env":
+            alias = "openai_api_key"
+        else:
+            monkeypatch.delenv("WANDB_API_KEY")
         llm = ChatWandbInference(base_url=emulator.base_url, max_retries=0, **{alias: KEY})
     llm.invoke("hi")
     list(llm.stream("hi"))
@@ -184,7 +191,16 @@ def _usage_of(result: LLMResult, index: int) -> UsageMetadata:
     return generation.message.usage_metadata
 
 
-_PATHS = ["invoke", "ainvoke", "invoke-plain", "ainvoke-plain", "generate", "agenerate"]
+_PATHS = [
+    "invoke",
+    "ainvoke",
+    "invoke-plain",
+    "ainvoke-plain",
+    "generate",
+    "agenerate",
+    "invoke-streaming-set",  # ChatOpenAI users say streaming=True
+    "ainvoke-streaming-set",
+]
 
 
 async def _run(llm: ChatWandbInference, path: str, recorder: Recorder) -> None:
@@ -210,8 +226,12 @@ async def test_results_carry_llm_output_and_generation_info(
 ) -> None:
     emulator.script(Reply(content="Hello there", reasoning="think"))
     recorder = Recorder()
-    llm = emulator.chat_model(model="openai/gpt-oss-20b", logprobs=True, top_logprobs=1)
-    await _run(llm, path, recorder)
+    streaming = {"streaming": True} if path.endswith("streaming-set") else {}
+    llm = emulator.chat_model(
+        model="openai/gpt-oss-20b", logprobs=True, top_logprobs=1, **streaming
+    )
+    await _run(llm, path.removesuffix("-streaming-set"), recorder)
+    assert emulator.chat_requests[-1]["stream"] is not path.endswith("-plain")
     result = recorder.results[-1]
     assert result.llm_output is not None
     usage = result.llm_output["token_usage"]
@@ -229,6 +249,15 @@ async def test_results_carry_llm_output_and_generation_info(
     assert info is not None
     assert info["finish_reason"] == "stop"
     assert info["logprobs"]["content"]
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_logprobs_only_when_asked(emulator: WandbEmulator, streaming: bool) -> None:
+    result = emulator.chat_model(streaming=streaming).generate([[HumanMessage("hi")]])
+    info = result.generations[0][0].generation_info
+    assert info is not None
+    assert info["finish_reason"] == "stop"
+    assert "logprobs" not in info
 
 
 def test_generate_over_several_prompts_sums_token_usage(emulator: WandbEmulator) -> None:
@@ -269,3 +298,18 @@ async def test_structured_output_with_tools_returns_the_call_in_raw(
     assert called["raw"].tool_calls[0]["args"] == {"city": "Paris"}
     assert called["parsed"] is None
     assert called["parsing_error"] is not None
+
+
+async def test_cores_own_stream_loop_keeps_finish_reason_and_logprobs(
+    emulator: WandbEmulator,
+) -> None:
+    """`astream_events` (and LangGraph's streaming) merge the stream in langchain-core."""
+    recorder = Recorder()
+    llm = emulator.chat_model(logprobs=True)
+    async for _ in llm.astream_events("hi", {"callbacks": [recorder]}, version="v2"):
+        pass
+    info = recorder.results[-1].generations[0][0].generation_info
+    assert info is not None
+    assert info["finish_reason"] == "stop"
+    assert info["logprobs"]["content"]
+    assert len(emulator.chat_requests) == 1
