@@ -517,8 +517,9 @@ class ChatWandbInference(BaseChatModel):
                 self._client_config(), body, self._limits, _retry_hook(run_manager), _relaxed
             ) as chunks,
         ):
-            for chunk in map(_results.with_generation_info, decode_stream(chunks, state)):
+            for chunk in decode_stream(chunks, state):
                 received.append(chunk)
+                _results.with_generation_info(chunk)
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 if not (schema and _is_closing(chunk)):
@@ -548,8 +549,8 @@ class ChatWandbInference(BaseChatModel):
                 config, body, self._limits, hook, _relaxed
             ) as chunks:
                 async for chunk in adecode_stream(chunks, state):
-                    _results.with_generation_info(chunk)
                     received.append(chunk)
+                    _results.with_generation_info(chunk)
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     if not (schema and _is_closing(chunk)):
