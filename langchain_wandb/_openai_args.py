@@ -246,7 +246,7 @@ _CREDENTIAL = re.compile(
 _TYPO_CUTOFF = 0.85  # "top_k" vs "top_p" is 0.8: a genuine extra, not a typo
 
 
-def translate(values: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+def translate_openai_args(values: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     """Constructor arguments with ChatOpenAI's names turned into ours, in a new dict.
 
     `fields` are the names (and aliases) the model accepts as they are. What is left

@@ -34,10 +34,11 @@ from langchain_core.utils import from_env, get_pydantic_field_names, secret_from
 from langchain_core.utils.utils import _build_model_kwargs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from langchain_wandb import _clients, _openai_args, _results, _transport
+from langchain_wandb import _clients, _transport
 from langchain_wandb._chunks import StreamState, keep_partial, response_to_result
 from langchain_wandb._errors import MalformedResponseError, excerpt
 from langchain_wandb._json import json_loads
+from langchain_wandb._openai_args import check_call_options, translate_openai_args
 from langchain_wandb._request import (
     RequestOptions,
     build_body,
@@ -45,6 +46,7 @@ from langchain_wandb._request import (
     reasoning_switch_is_moot,
     relaxed_tool_choice,
 )
+from langchain_wandb._results import combine_llm_outputs, with_generation_info, with_openai_outputs
 from langchain_wandb._sse import adecode_stream, decode_stream
 from langchain_wandb.models import WandbModel, lookup
 
@@ -287,7 +289,7 @@ class ChatWandbInference(BaseChatModel):
     def _move_unknown_args_to_model_kwargs(cls, values: dict[str, Any]) -> Any:
         # ChatOpenAI's names are renamed or refused first (see `_openai_args`).
         fields = get_pydantic_field_names(cls)
-        return _build_model_kwargs(_openai_args.translate(values, fields), fields)
+        return _build_model_kwargs(translate_openai_args(values, fields), fields)
 
     @model_validator(mode="after")
     def _check_model(self) -> Self:
@@ -451,7 +453,7 @@ class ChatWandbInference(BaseChatModel):
     ) -> dict[str, Any]:
         # Absent when LangChain streams on the caller's behalf (invoke, batch, agents):
         # usage is always asked for then; `stream`/`astream` pass the field (see below).
-        _openai_args.check_call_options(kwargs)
+        check_call_options(kwargs)
         stream_usage = kwargs.pop("stream_usage", True)
         reasoning = kwargs.pop("reasoning", self.reasoning)
         send_reasoning = kwargs.pop("send_reasoning", self.send_reasoning)
@@ -519,7 +521,7 @@ class ChatWandbInference(BaseChatModel):
         ):
             for chunk in decode_stream(chunks, state):
                 received.append(chunk)
-                _results.with_generation_info(chunk)
+                with_generation_info(chunk)
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 if not (schema and _is_closing(chunk)):
@@ -550,7 +552,7 @@ class ChatWandbInference(BaseChatModel):
             ) as chunks:
                 async for chunk in adecode_stream(chunks, state):
                     received.append(chunk)
-                    _results.with_generation_info(chunk)
+                    with_generation_info(chunk)
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     if not (schema and _is_closing(chunk)):
@@ -568,7 +570,7 @@ class ChatWandbInference(BaseChatModel):
     ) -> ChatResult:
         if self._streams(kwargs):
             result = generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-            return _results.with_openai_outputs(result, self.model_name)
+            return with_openai_outputs(result, self.model_name)
         body = self._request_body(messages, stop, stream=False, **kwargs)
         with self._typed_errors(body["model"]):
             data = _transport.post_json(
@@ -586,7 +588,7 @@ class ChatWandbInference(BaseChatModel):
         if self._streams(kwargs):
             stream = self._astream(messages, stop, run_manager, **kwargs)
             result = await agenerate_from_stream(stream)
-            return _results.with_openai_outputs(result, self.model_name)
+            return with_openai_outputs(result, self.model_name)
         body = self._request_body(messages, stop, stream=False, **kwargs)
         config = self._client_config(asynchronous=True)
         hook = _retry_hook(run_manager)
@@ -638,7 +640,7 @@ class ChatWandbInference(BaseChatModel):
             from langchain_wandb._tools import parse_structured
 
             message.additional_kwargs["parsed"] = parse_structured(message, response_format)
-        return _results.with_openai_outputs(result, self.model_name)
+        return with_openai_outputs(result, self.model_name)
 
     def _streams(self, kwargs: dict[str, Any]) -> bool:
         """Whether this call streams under the hood; pops the per-call `stream` option.
@@ -654,7 +656,7 @@ class ChatWandbInference(BaseChatModel):
         return bool(stream)
 
     def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
-        return _results.combine_llm_outputs(llm_outputs, self.model_name)
+        return combine_llm_outputs(llm_outputs, self.model_name)
 
     def bind(self, **kwargs: Any) -> _ChatModelBinding:
         """Bind per-call options; those W&B cannot honour are refused here, not when called.
@@ -663,7 +665,7 @@ class ChatWandbInference(BaseChatModel):
             ValueError: For several choices (`n` > 1), ChatOpenAI's Responses API options,
                 or a credential-looking name (a key never travels in the body).
         """
-        _openai_args.check_call_options(kwargs)
+        check_call_options(kwargs)
         return super().bind(**kwargs)
 
     # -- tools and structured output -----------------------------------------------------
