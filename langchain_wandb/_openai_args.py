@@ -237,6 +237,9 @@ _CALL_REFUSALS = {
     "store": OPENAI_ARGS["store"].note,
     "verbosity": OPENAI_ARGS["verbosity"].note,
 }
+# The openai SDK's per-call options: refused at bind() as `_request.check_body` refuses
+# them per call.
+_SDK_OPTIONS = frozenset({"extra_headers", "extra_query", "http_client", "timeout"})
 
 _CREDENTIAL = re.compile(
     r"(^|[-_])(api[-_]?key|secret|password|passwd|token|auth|authorization|bearer)$"
@@ -371,6 +374,12 @@ def check_call_options(options: Mapping[str, Any]) -> None:
     for name, value in options.items():
         if name in _CALL_REFUSALS:
             raise ValueError(f"{name} is not supported: {_CALL_REFUSALS[name]}")
+        if name in _SDK_OPTIONS:
+            raise ValueError(
+                f"{name} is not a request field but an openai SDK option, which "
+                "ChatWandbInference does not take per call; set it on the model instead "
+                "(default_headers, timeout, http_client)."
+            )
         if name == "n" and value not in (None, 1):
             raise ValueError(f"n is not supported: {OPENAI_ARGS['n'].note}")
         if name == "reasoning" and isinstance(value, Mapping):
