@@ -388,3 +388,5 @@ def check_call_options(options: Mapping[str, Any]) -> None:
                 "reasoning_effort=... (and reasoning=True/False to switch thinking)."
             )
         check_not_a_credential(name, "the request body")
+        if name == "extra_body" and isinstance(value, Mapping):
+            check_call_options(value)  # merged into the body as it is

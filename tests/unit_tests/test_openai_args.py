@@ -234,6 +234,7 @@ def test_responses_output_version_is_refused() -> None:
         ({"service_tier": "flex"}, "service tiers"),
         ({"reasoning": {"effort": "low"}}, "reasoning_effort"),
         ({"api_key": KEY}, "credential"),
+        ({"extra_body": {"openai_api_key": KEY}}, "credential"),
         ({"extra_headers": {"X": "1"}}, "openai SDK option"),
         ({"timeout": 5}, "set it on the model"),
     ],
