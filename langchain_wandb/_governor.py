@@ -295,6 +295,9 @@ class _Pool:
         `previous` (a refused request's slot) is handed back in the same step, and the
         request queues ahead of new ones: it has waited longest.
         """
+        if previous is not None and previous._pool is not self:
+            previous.release()  # the target moved to its scope's pool meanwhile
+            previous = None
         with self.lock:
             if previous is not None and not previous._released:
                 previous._released = True
