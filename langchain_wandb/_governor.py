@@ -189,8 +189,8 @@ class GovernorHandle(Protocol):
     ) -> SlotHandle | None:
         """Async `acquire`: waits without blocking the loop; cancellation frees the slot."""
 
-    def admitted(self) -> None:
-        """The request holding a slot was accepted by W&B."""
+    def admitted(self, slot: SlotHandle | None = None) -> None:
+        """The request holding `slot` was accepted by W&B."""
 
     def refused(self, slot: SlotHandle, scope: Scope | None = None) -> None:
         """W&B refused the request in `slot` for concurrency (for `scope`, if it said)."""
@@ -377,12 +377,17 @@ class _Pool:
                     self.release(waiter.slot)
 
     # -- learning ---------------------------------------------------------------------
-    def admitted(self) -> None:
-        """A request was accepted: if the limit was what held requests back, raise it."""
+    def admitted(self, position: int | None = None) -> None:
+        """A request was accepted: if the limit was what held requests back, raise it.
+
+        `position`: the in-flight count when its slot was granted, for a caller whose
+        report arrives late (a remote worker); None: the count now.
+        """
         with self.lock:
-            if self.in_flight >= self.proven:
-                self.proven, self.doubts = self.in_flight, 0
-            if self.in_flight < self.window:
+            count = self.in_flight if position is None else position
+            if count >= self.proven:
+                self.proven, self.doubts = count, 0
+            if count < self.window:
                 return  # demand, not the limit, decided how many were in flight
             if not self.learned or self.window < self.proven:
                 self.window += 1
@@ -501,10 +506,14 @@ class Governor:
         loop = asyncio.get_running_loop()
         return _Waiter(self.cap, self.adaptive, loop, loop.create_future())
 
-    def admitted(self) -> None:
-        """Report that the request holding a slot was accepted by W&B."""
+    def admitted(self, slot: SlotHandle | None = None, *, late: bool = False) -> None:
+        """Report that the request holding `slot` was accepted by W&B.
+
+        `late`: the report comes from another process, after other slots may have been
+        granted: judge by the slot's position rather than the count now.
+        """
         if self.adaptive:
-            self._pool.admitted()
+            self._pool.admitted(slot.position if late and slot is not None else None)
 
     def refused(self, slot: SlotHandle, scope: Scope | None = None) -> None:
         """Report a concurrency 429 for the request in `slot` (which it keeps).

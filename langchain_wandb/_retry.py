@@ -260,7 +260,7 @@ class _Attempts:
 
     def admitted(self, value: T) -> Admitted[T]:
         if self.governor is not None:
-            self.governor.admitted()
+            self.governor.admitted(self.slot)
         slot, self.slot = self.slot, None
         return Admitted(value, slot)
 
