@@ -454,8 +454,7 @@ class WandbChatPredictor:
 
     def __call__(self, batch: Any) -> Any:
         """Add the output columns to `batch` (a pandas DataFrame or a dict of arrays)."""
-        inputs = [_as_input(value) for value in list(batch[self.column])]
-        rows = self.loop.run_until_complete(self._run(inputs))
+        rows = self.loop.run_until_complete(self._run(list(batch[self.column])))
         columns = {name: [row[name] for row in rows] for name in OUTPUT_COLUMNS}
         if isinstance(batch, dict):
             import numpy as np
@@ -466,22 +465,25 @@ class WandbChatPredictor:
                 array[:] = values
                 out[name] = array
             return out
+        import pandas as pd
+
         out = batch.copy()
-        for name, values in columns.items():
-            out[name] = values
+        for name, values in columns.items():  # object columns: None stays None, not NaN
+            out[name] = pd.Series(values, index=out.index, dtype=object)
         return out
 
-    async def _run(self, inputs: Sequence[str | list[BaseMessage]]) -> list[Row]:
+    async def _run(self, cells: Sequence[Any]) -> list[Row]:
         gate = asyncio.Semaphore(self.max_in_flight)
 
-        async def one(value: str | list[BaseMessage]) -> Row:
+        async def one(cell: Any) -> Row:
             async with gate:
-                try:
-                    return _row(await self.runnable.ainvoke(value), structured=self.structured)
+                try:  # a row's failure (bad input included) is its own
+                    answer = await self.runnable.ainvoke(_as_input(cell))
+                    return _row(answer, structured=self.structured)
                 except Exception as error:
                     return _failed(error)
 
-        return list(await asyncio.gather(*(one(value) for value in inputs)))
+        return list(await asyncio.gather(*(one(cell) for cell in cells)))
 
 
 def _as_input(value: Any) -> str | list[BaseMessage]:
