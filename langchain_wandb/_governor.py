@@ -553,14 +553,6 @@ class InProcessBackend:
         with _registry_lock:
             return _governors.setdefault(key, Governor(target, cap, adaptive))
 
-    def __eq__(self, other: object) -> bool:
-        """Every in-process backend is the same one."""
-        return isinstance(other, InProcessBackend)
-
-    def __hash__(self) -> int:
-        """Equal backends hash alike."""
-        return hash(InProcessBackend)
-
 
 IN_PROCESS = InProcessBackend()
 """The default backend."""

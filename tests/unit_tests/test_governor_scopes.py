@@ -148,3 +148,40 @@ def test_a_refused_request_requeued_into_its_new_scope_frees_its_old_slot() -> N
     assert old._pool.snapshot(None, True).in_flight == 0  # not leaked in the old pool
     assert a.snapshot().in_flight == 1
     again.release()
+
+
+class _ForeignSlot:
+    position = 1
+    queued = False
+
+    def release(self) -> None:
+        """Nothing to free."""
+
+
+def test_a_slot_of_another_backend_is_refused_by_name() -> None:
+    a, _ = _pair()
+    with pytest.raises(TypeError, match="another backend"):
+        a.acquire(time.monotonic(), previous=_ForeignSlot())
+
+
+def test_a_fixed_governor_ignores_refusals_and_a_late_admission_counts_its_position() -> None:
+    base = f"http://{uuid.uuid4().hex}.test/v1"
+    fixed = governor_for(base, None, "m", max_concurrency=2, adaptive=False, key="k")
+    slot = fixed.acquire(time.monotonic())
+    assert slot is not None
+    fixed.refused(slot, "user")
+    assert (fixed.snapshot().learned, fixed.snapshot().scope) == (False, None)
+    slot.release()
+    adaptive = governor_for(base, None, "m", max_concurrency=None, adaptive=True, key="k")
+    slots = [adaptive.acquire(time.monotonic()) for _ in range(INITIAL_LIMIT)]
+    first = slots[0]
+    assert first is not None
+    adaptive.admitted(first, late=True)  # sent 1st of 8: says nothing about a full limit
+    assert adaptive.snapshot().limit == INITIAL_LIMIT
+    last = slots[-1]
+    assert last is not None
+    adaptive.admitted(last, late=True)  # sent 8th of 8: the limit was full, grow it
+    assert adaptive.snapshot().limit == INITIAL_LIMIT + 1
+    for held in slots:
+        assert held is not None
+        held.release()
