@@ -49,7 +49,6 @@ class Outcome:
     wall: float
 
 
-@ray.remote(num_cpus=0.5)
 class Worker:
     """A worker process running `abatch` on its prompts."""
 
@@ -217,7 +216,7 @@ def main() -> None:
     sys.path.insert(0, root)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        workers = [Worker.remote() for _ in range(WORKERS)]  # type: ignore[attr-defined]
+        workers = [ray.remote(num_cpus=0.5)(Worker).remote() for _ in range(WORKERS)]
         with WandbEmulator(concurrency_limit=args.limit, time_to_first_token=args.hold) as emu:
             one_key(emu, workers, args)
         two_keys(args, workers)

@@ -35,6 +35,25 @@ def later(seconds: float = 10.0) -> float:
     return time.monotonic() + seconds
 
 
+class Worker:
+    """A worker process (a Ray actor) running `abatch`."""
+
+    def run(self, llm: ChatWandbInference, n: int) -> tuple[int, int]:
+        """Its pid and how many of n prompts were lost."""
+        results = asyncio.run(llm.abatch([f"p{i}" for i in range(n)], return_exceptions=True))
+        return os.getpid(), sum(isinstance(r, BaseException) for r in results)
+
+
+class Holder:
+    """A worker process (a Ray actor) that takes slots and keeps them."""
+
+    def hold(self, backend: Any, shared: Target, n: int) -> int:
+        """Take n slots of `shared`; returns the pid."""
+        governor = backend.governor(shared, cap=n, adaptive=False)
+        self.slots = [governor.acquire(math.inf) for _ in range(n)]
+        return os.getpid()
+
+
 def test_the_shared_limit_holds_across_four_worker_processes(backend: Any) -> None:
     import ray
 
@@ -49,15 +68,8 @@ def test_the_shared_limit_holds_across_four_worker_processes(backend: Any) -> No
             governor_backend=backend,
         )
 
-        @ray.remote(num_cpus=0.5)
-        class Worker:
-            def run(self, llm: ChatWandbInference, n: int) -> tuple[int, int]:
-                results = asyncio.run(
-                    llm.abatch([f"p{i}" for i in range(n)], return_exceptions=True)
-                )
-                return os.getpid(), sum(isinstance(r, BaseException) for r in results)
-
-        workers = [Worker.remote() for _ in range(4)]  # type: ignore[attr-defined]
+        worker: Any = ray.remote(num_cpus=0.5)(Worker)
+        workers = [worker.remote() for _ in range(4)]
         done = ray.get([w.run.remote(llm, per_worker) for w in workers], timeout=120)
         pids = {pid for pid, _ in done}
         assert len(pids) == 4
@@ -82,14 +94,8 @@ def test_a_killed_workers_slots_come_back(backend: Any) -> None:
 
     shared = target()
 
-    @ray.remote(num_cpus=0.5)
-    class Holder:
-        def hold(self, backend: Any, shared: Target, n: int) -> int:
-            governor = backend.governor(shared, cap=n, adaptive=False)
-            self.slots = [governor.acquire(math.inf) for _ in range(n)]
-            return os.getpid()
-
-    holder = Holder.remote()  # type: ignore[attr-defined]
+    actor: Any = ray.remote(num_cpus=0.5)(Holder)
+    holder = actor.remote()
     ray.get(holder.hold.remote(backend, shared, 3), timeout=60)
     governor = backend.governor(shared, cap=3, adaptive=False)
     assert governor.snapshot().in_flight == 3
