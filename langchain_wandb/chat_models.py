@@ -283,6 +283,9 @@ class ChatWandbInference(BaseChatModel):
     """Learn W&B's per-project concurrency limit from its 429s and queue requests to
     stay under it. `False`: only `max_concurrency` applies, and a concurrency 429 is
     retried like any other (within `max_retries`)."""
+    governor_backend: Any = Field(default=None, exclude=True)
+    """Where the concurrency limit is kept (a `GovernorBackend`): None, in this process;
+    `langchain_wandb.ray.RayGovernorBackend()` shares one limit across Ray workers."""
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers sent with every request."""
     http_client: Any = Field(default=None, exclude=True)
@@ -453,6 +456,7 @@ class ChatWandbInference(BaseChatModel):
             max_retries=self.max_retries,
             max_concurrency=self.max_concurrency,
             adaptive_concurrency=self.adaptive_concurrency,
+            governor_backend=self.governor_backend,
         )
 
     def _request_body(
@@ -835,9 +839,7 @@ class ChatWandbInference(BaseChatModel):
 
         The limit in force, requests in flight and queued: for progress displays.
         """
-        return _transport.governor(
-            self.base_url, self.project, self.model_name, self._limits
-        ).snapshot()
+        return _transport.governor(self._client_config(), self.model_name, self._limits).snapshot()
 
     # -- client lifecycle ---------------------------------------------------------------
     def close(self) -> None:
