@@ -107,10 +107,11 @@ class ToolCallAssembler:
     Merging joins fragments with equal `index`, so a server that omits `index`, or puts
     parallel calls all on index 0, would have them collapse into one call: each new call
     id gets the next index instead. Argument fragments that could still spell `null`
-    (sent by some servers for argument-less calls) are held back, and `null` becomes `{}`.
+    (sent by some servers for argument-less calls) are held back; a whole `null` is
+    dropped. Every fragment a chunk carries is the server's text, unchanged.
     """
 
-    __slots__ = ("_args", "_held", "_ids", "_index_map", "_last")
+    __slots__ = ("_held", "_ids", "_index_map", "_last")
 
     def __init__(self) -> None:
         """Start with no calls seen."""
@@ -118,7 +119,6 @@ class ToolCallAssembler:
         self._ids: dict[int, str] = {}
         self._last = -1
         self._held: dict[int, str] = {}
-        self._args: dict[int, list[str]] = {}
 
     @property
     def any(self) -> bool:
@@ -135,31 +135,23 @@ class ToolCallAssembler:
             index = self._index(_field(call, "index", int, "delta.tool_calls[]"), call_id)
             fragment = _field(function, "arguments", str, "delta.tool_calls[].function") or ""
             args = self._release(index, fragment)
-            self._args.setdefault(index, []).append(args)
             name = _field(function, "name", str, "delta.tool_calls[].function") or None
             chunks.append(_tool_call_chunk(index, args, name=name, call_id=call_id))
         return chunks
 
     def finish(self) -> list[ToolCallChunk]:
-        """Chunks that close the calls once the response is finished.
+        """Chunks that release the fragments held back, once the response is finished.
 
-        Held-back arguments are released (`null` becomes `{}`). Merging builds tool calls
-        with LangChain's lenient partial-JSON parser, which would turn arguments cut off
-        mid-object into a call with half of them: those alone get a closing marker the
-        parser cannot repair, so they become `invalid_tool_calls`. Every other invalid
-        argument text (not JSON, or JSON that is not an object) is left exactly as the
-        server sent it: LangChain lists it in `invalid_tool_calls` as it is.
+        A whole `null` is dropped (an argument-less call: merging reads no text as `{}`);
+        a held-back fragment that did not become `null` goes out as it came. Nothing is
+        ever added: a cut-off call is reported by the caller (`cut_off_tool_calls`).
         """
-        chunks = []
-        for index, held in self._held.items():
-            released = "{}" if held == _NULL_ARGS else held
-            self._args.setdefault(index, []).append(released)
-            chunks.append(_tool_call_chunk(index, released))
+        chunks = [
+            _tool_call_chunk(index, held)
+            for index, held in self._held.items()
+            if held != _NULL_ARGS
+        ]
         self._held.clear()
-        for index, parts in self._args.items():
-            text = "".join(parts)
-            if _cut_off_object(text):
-                chunks.append(_tool_call_chunk(index, _unrepairable_suffix(text)))
         return chunks
 
     def _index(self, raw_index: int | None, call_id: str | None) -> int:
@@ -205,8 +197,12 @@ def _tool_call_chunk(
     return ToolCallChunk(name=name, args=args, id=call_id, index=index, type="tool_call_chunk")
 
 
-def _cut_off_object(text: str) -> bool:
-    """Whether `text` is not JSON, yet LangChain's partial-JSON parser makes an object of it."""
+def is_cut_off_object(text: str) -> bool:
+    """Whether `text` is not JSON, yet LangChain's partial-JSON parser makes an object of it.
+
+    Merging streamed chunks would turn such text (`{"city": "Par`) into a plausible call
+    with half its arguments.
+    """
     if not text:
         return False
     try:
@@ -223,13 +219,38 @@ def _repairs_to_object(text: str) -> bool:
         return False
 
 
-def _unrepairable_suffix(text: str) -> str:
-    # A closing bracket that matches nothing makes the parser give up; which one works
-    # depends on whether the text ends inside a string, an escape, an object or a list.
-    for suffix in ("]", "}", '"]', '"}', '""]', '""}'):
-        if not _repairs_to_object(text + suffix):
-            return suffix
-    return '""]'  # pragma: no cover - one of the above always works
+def read_tool_call(name: str, call_id: str | None, text: str) -> ToolCall | InvalidToolCall:
+    """One call from its argument text as sent: a call when it is a JSON object (or empty)."""
+    if text in ("", _NULL_ARGS):
+        return tool_call(name=name, args={}, id=call_id)
+    try:
+        args = loads_lenient(text)
+    except ValueError as error:
+        return invalid_tool_call(name=name, args=text, id=call_id, error=f"not JSON: {error}")
+    if not isinstance(args, dict):
+        return invalid_tool_call(
+            name=name, args=text, id=call_id, error="the arguments are not a JSON object"
+        )
+    return tool_call(name=name, args=args, id=call_id)
+
+
+def merge_strictly(messages: list[AIMessageChunk]) -> AIMessageChunk:
+    """Chunks merged, their tool calls read from the argument text as the server sent it.
+
+    LangChain's merge completes cut-off argument text (`{"city": "Par` becomes the call
+    `{"city": "Par"}`); here such a call is invalid, its text unchanged.
+    """
+    merged = add_ai_message_chunks(*messages) if len(messages) > 1 else messages[0]
+    calls = [
+        read_tool_call(chunk["name"] or "", chunk["id"], chunk["args"] or "")
+        for chunk in merged.tool_call_chunks
+    ]
+    return merged.model_copy(
+        update={
+            "tool_calls": [call for call in calls if call["type"] == "tool_call"],
+            "invalid_tool_calls": [call for call in calls if call["type"] == "invalid_tool_call"],
+        }
+    )
 
 
 # -- v1 content blocks -------------------------------------------------------------------
@@ -463,8 +484,7 @@ def keep_partial(received: list[ChatGenerationChunk]) -> Iterator[None]:
         yield
     except WandbStreamError as error:
         if received and error.partial is None:
-            messages = [cast("AIMessageChunk", chunk.message) for chunk in received]
-            error.partial = add_ai_message_chunks(*messages)
+            error.partial = merge_strictly([cast("AIMessageChunk", c.message) for c in received])
         raise
 
 
@@ -520,14 +540,4 @@ def _whole_tool_call(wire_call: Any) -> ToolCall | InvalidToolCall:
     name = _field(function, "name", str, "message.tool_calls[].function") or ""
     call_id = _field(call, "id", str, "message.tool_calls[]")
     text = _field(function, "arguments", str, "message.tool_calls[].function") or ""
-    if text in ("", _NULL_ARGS):
-        return tool_call(name=name, args={}, id=call_id)
-    try:
-        args = loads_lenient(text)
-    except ValueError as error:
-        return invalid_tool_call(name=name, args=text, id=call_id, error=f"not JSON: {error}")
-    if not isinstance(args, dict):
-        return invalid_tool_call(
-            name=name, args=text, id=call_id, error="the arguments are not a JSON object"
-        )
-    return tool_call(name=name, args=args, id=call_id)
+    return read_tool_call(name, call_id, text)

@@ -11,11 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, cast
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, BaseMessageChunk
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    BaseMessageChunk,
+    message_chunk_to_message,
+)
 from langchain_core.output_parsers import (
     BaseCumulativeTransformOutputParser,
     BaseOutputParser,
@@ -28,18 +34,18 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generati
 from langchain_core.runnables import (
     Runnable,
     RunnableConfig,
-    RunnableLambda,
     RunnableMap,
     RunnablePassthrough,
+    RunnableSerializable,
 )
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.json import parse_json_markdown
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import SkipValidation, TypeAdapter
+from pydantic import ConfigDict, SkipValidation, TypeAdapter
 from typing_extensions import is_typeddict
 
-from langchain_wandb._errors import excerpt
+from langchain_wandb._errors import ToolCallCutOffError, excerpt
 from langchain_wandb._json import loads_lenient
 from langchain_wandb.models import lookup
 
@@ -47,6 +53,9 @@ ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
 StructuredMethod = Literal["function_calling", "json_schema", "json_mode"]
 _PASSTHROUGH_CHOICES = {"auto", "none", "required"}
 _EXCERPT = 200  # characters of an answer quoted in an error
+
+
+_STRUCTURED = "the structured output"
 
 
 class OutputTruncatedError(OutputParserException):
@@ -65,15 +74,24 @@ class OutputTruncatedError(OutputParserException):
     """The `max_tokens` the request was sent with (None: not set)."""
 
     @classmethod
-    def from_message(cls, ai_message: AIMessage, *, max_tokens: int | None) -> Self:
-        """Build the error for a message whose `finish_reason` is `"length"`."""
-        error = cls(_truncation_text(ai_message, max_tokens), llm_output=_answer_text(ai_message))
+    def from_message(
+        cls, ai_message: AIMessage, *, max_tokens: int | None, what: str = _STRUCTURED
+    ) -> Self:
+        """Build the error for a message whose `finish_reason` is `"length"`.
+
+        Args:
+            ai_message: The cut-off message.
+            max_tokens: The `max_tokens` the request was sent with.
+            what: What was cut off, for the text ("the tool call to 'f'").
+        """
+        text = _truncation_text(ai_message, max_tokens, what)
+        error = cls(text, llm_output=_answer_text(ai_message))
         error.ai_message = ai_message
         error.max_tokens = max_tokens
         return error
 
 
-def _truncation_text(message: AIMessage, max_tokens: int | None) -> str:
+def _truncation_text(message: AIMessage, max_tokens: int | None, what: str) -> str:
     model = str(message.response_metadata.get("model_name") or "") or "The model"
     budget = (
         f"max_tokens={max_tokens}"
@@ -100,7 +118,7 @@ def _truncation_text(message: AIMessage, max_tokens: int | None) -> str:
             "(reasoning_effort='low'): reasoning tokens count against max_tokens."
         )
     return (
-        f"{model}'s answer was cut off before the structured output was complete "
+        f"{model}'s answer was cut off before {what} was complete "
         f"(finish_reason='length', {budget}{spent}), so it was not parsed. {advice} "
         "The cut-off message is in `error.ai_message`."
     )
@@ -420,7 +438,7 @@ def structured_output_runnable(
     if strict is not None and method == "json_mode":
         raise ValueError("`strict` does not apply to method='json_mode'.")
     trace_format = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
-    bound: Runnable[LanguageModelInput, AIMessage]
+    bound: Runnable[LanguageModelInput, BaseMessage]
     if method == "function_calling":
         bound = model.bind_tools(
             [schema],
@@ -445,39 +463,90 @@ def structured_output_runnable(
         method=method,
         max_tokens=getattr(model, "max_tokens", None) if max_tokens is None else max_tokens,
     )
+    if method == "function_calling":
+        bound = _CutOffToolCallAsAnswer(bound=bound, parser=output_parser, name=bound.get_name())
     if not include_raw:
         return bound | output_parser
     parse = RunnablePassthrough.assign(
         parsed=itemgetter("raw") | output_parser, parsing_error=lambda _: None
     )
     no_parse = RunnablePassthrough.assign(parsed=lambda _: None)
-    raw = _keeping_cut_off_answers(bound)
-    return RunnableMap(raw=raw) | parse.with_fallbacks([no_parse], exception_key="parsing_error")
+    return RunnableMap(raw=bound) | parse.with_fallbacks([no_parse], exception_key="parsing_error")
 
 
-def _keeping_cut_off_answers(
-    bound: Runnable[LanguageModelInput, AIMessage],
-) -> Runnable[LanguageModelInput, AIMessage]:
-    """`bound`, returning the message when the model raised because a tool call was cut off.
+class _CutOffToolCallAsAnswer(RunnableSerializable[LanguageModelInput, BaseMessage]):
+    """The bound model of `function_calling`, with a cut-off tool call reported as its answer.
 
-    The model raises `OutputTruncatedError` for a tool call cut off by `max_tokens` (an
-    agent would otherwise end quietly); with `include_raw` the parser then reports the
-    same error in `parsing_error`, with the cut-off message as `raw`.
+    The model raises for a tool call cut off mid-arguments (an agent would otherwise end
+    quietly, or run half the arguments). Here that call is the structured answer, so
+    `invoke` returns the cut-off message for the parser to refuse in its own words (and
+    with `include_raw`, keep as `raw`); a stream, which has already yielded the message's
+    chunks, raises the parser's error at its end.
     """
 
-    def invoke(value: LanguageModelInput, config: RunnableConfig) -> AIMessage:
-        try:
-            return bound.invoke(value, config)
-        except OutputTruncatedError as error:
-            return error.ai_message
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    async def ainvoke(value: LanguageModelInput, config: RunnableConfig) -> AIMessage:
-        try:
-            return await bound.ainvoke(value, config)
-        except OutputTruncatedError as error:
-            return error.ai_message
+    bound: Runnable[LanguageModelInput, BaseMessage]
+    """The model, tools bound."""
+    parser: StructuredOutputParser
+    """The parser that refuses the cut-off answer."""
 
-    return RunnableLambda(invoke, afunc=ainvoke, name=bound.get_name())
+    def invoke(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> BaseMessage:
+        """The model's message; a cut-off tool call's message instead of its error."""
+        try:
+            return self.bound.invoke(input, config, **kwargs)
+        except _CUT_OFF as error:
+            return _cut_off_message(error)
+
+    async def ainvoke(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> BaseMessage:
+        """Async `invoke`."""
+        try:
+            return await self.bound.ainvoke(input, config, **kwargs)
+        except _CUT_OFF as error:
+            return _cut_off_message(error)
+
+    def transform(
+        self,
+        input: Iterator[LanguageModelInput],
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> Iterator[BaseMessage]:
+        """The model's chunks; a cut-off tool call raises the parser's error at the end."""
+        try:
+            yield from self.bound.transform(input, config, **kwargs)
+        except _CUT_OFF as error:
+            self._refuse(error)
+            raise
+
+    async def atransform(
+        self,
+        input: AsyncIterator[LanguageModelInput],
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[BaseMessage]:
+        """Async `transform`."""
+        try:
+            async for chunk in self.bound.atransform(input, config, **kwargs):
+                yield chunk
+        except _CUT_OFF as error:
+            self._refuse(error)
+            raise
+
+    def _refuse(self, error: OutputTruncatedError | ToolCallCutOffError) -> None:
+        self.parser.parse_result([ChatGeneration(message=_cut_off_message(error))])
+
+
+_CUT_OFF = (OutputTruncatedError, ToolCallCutOffError)
+
+
+def _cut_off_message(error: OutputTruncatedError | ToolCallCutOffError) -> AIMessage:
+    if isinstance(error, OutputTruncatedError):
+        return error.ai_message
+    return cast("AIMessage", message_chunk_to_message(cast("AIMessageChunk", error.partial)))
 
 
 def structured_output_parser(

@@ -17,7 +17,9 @@ from langchain_wandb._chunks import (
     StreamState,
     chunk_to_generation,
     final_generation,
+    is_cut_off_object,
     keep_partial,
+    merge_strictly,
     response_to_result,
 )
 from langchain_wandb._errors import MalformedResponseError
@@ -142,16 +144,18 @@ def test_streamed_arguments_that_are_not_an_object_are_invalid_with_the_server_t
 
 
 @pytest.mark.parametrize("args", ['{"a": "unterminated', '{"a": [1, 2', '{"a": "esc\\'])
-def test_cut_off_object_arguments_are_invalid_and_start_with_the_server_text(args: str) -> None:
-    message = tool_stream(args, finish="length")
-    assert message.tool_calls == []
-    assert len(message.invalid_tool_calls) == 1
-    # LangChain's merge would repair the text into a call with half its arguments; the
-    # one marker that stops it is appended after the server's text, nothing else.
-    shown = message.invalid_tool_calls[0]["args"]
-    assert shown is not None
-    assert shown.startswith(args)
-    assert len(shown) - len(args) <= 3
+def test_cut_off_object_arguments_carry_exactly_the_server_text(args: str) -> None:
+    for cut in range(1, len(args)):
+        message = tool_stream(args[:cut], args[cut:], finish="length")
+        # The chunks carry the server's fragments, nothing appended (LangChain's merge
+        # then repairs them into a call: the model raises at the stream's end for that).
+        assert [c["args"] for c in message.tool_call_chunks] == [args]
+        assert is_cut_off_object(args)
+        strict = merge_strictly([message])
+        assert strict.tool_calls == []
+        assert [(c["name"], c["args"], c["id"]) for c in strict.invalid_tool_calls] == [
+            ("f", args, "t1")
+        ]
 
 
 def test_arguments_with_raw_newlines_are_a_valid_call_as_langchain_parses_them() -> None:
