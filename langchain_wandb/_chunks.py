@@ -215,7 +215,7 @@ def is_cut_off_object(text: str) -> bool:
 def _repairs_to_object(text: str) -> bool:
     try:
         return isinstance(parse_partial_json(text), dict)
-    except ValueError:  # the parser gives up by raising on some texts
+    except (ValueError, RecursionError):  # the parser gives up by raising on some texts
         return False
 
 
