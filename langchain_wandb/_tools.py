@@ -359,15 +359,30 @@ def _json_schema_of(schema: dict[str, Any]) -> dict[str, Any]:
     return dict(convert_to_openai_tool(schema)["function"].get("parameters") or {})
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# JSON Schema's types: a number with a zero fraction (36.0) is an integer; booleans are
+# neither numbers nor integers.
 _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda value: isinstance(value, dict),
     "array": lambda value: isinstance(value, list),
     "string": lambda value: isinstance(value, str),
-    "integer": lambda value: isinstance(value, int) and not isinstance(value, bool),
-    "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    "integer": lambda value: (
+        _is_number(value) and (isinstance(value, int) or float(value).is_integer())
+    ),
+    "number": _is_number,
     "boolean": lambda value: isinstance(value, bool),
     "null": lambda value: value is None,
 }
+
+
+def _json_equal(left: Any, right: Any) -> bool:
+    """JSON Schema equality (for `enum`): 1 equals 1.0, but true does not equal 1."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    return bool(left == right)
 
 
 def _json_schema_mismatch(
@@ -390,7 +405,7 @@ def _json_schema_mismatch(
     kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
     if kinds and not any(_JSON_TYPES.get(kind, lambda _: True)(value) for kind in kinds):
         return f"{path} should be {' or '.join(kinds)}, got {json.dumps(value)[:_EXCERPT]}"
-    if "enum" in schema and value not in schema["enum"]:
+    if "enum" in schema and not any(_json_equal(value, item) for item in schema["enum"]):
         return f"{path} should be one of {schema['enum']}, got {json.dumps(value)[:_EXCERPT]}"
     return _members_mismatch(schema, value, root, path)
 
