@@ -373,6 +373,44 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
     """
     if data.get("error") is not None:
         raise WandbStreamError.from_event(data["error"])
+    metadata = _chunk_metadata(data, state)
+    # The hot path: plain gets, types checked once here (`_field` for the rarer fields).
+    usage = data.get("usage")
+    choices = data.get("choices")
+    if not (usage is None or isinstance(usage, dict)):
+        raise _malformed("chunk.usage", usage, dict)
+    if not (choices is None or isinstance(choices, list)):
+        raise _malformed("chunk.choices", choices, list)
+    if not choices:
+        return _usage_generation(state, metadata, usage)
+    if usage:
+        # Servers with continuous usage stats repeat a running total on every chunk;
+        # only the latest one is kept, emitted with the usage-only chunk or at the end.
+        state.pending_usage = usage
+    choice, delta, text = _first_choice(choices)
+    # A delta holding only text (most chunks) can carry no reasoning or tool call.
+    if len(delta) > 1 or not text:
+        reasoning, tool_call_chunks = _reasoning_and_calls(delta, state)
+    else:
+        reasoning, tool_call_chunks = None, []
+    state.has_text = state.has_text or bool(text)
+    if choice.get("finish_reason") is not None or "logprobs" in choice:
+        _choice_ending(choice, state, metadata, tool_call_chunks)
+    state.metadata_sent = True
+    return _generation(state, metadata, text, reasoning, tool_call_chunks)
+
+
+def _first_choice(choices: list[Any]) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The first choice, its delta and the delta's text, types checked."""
+    choice = _object(choices[0], "chunk.choices[0]")
+    delta = _field(choice, "delta", dict, "chunk.choices[0]") or {}
+    text = delta.get("content") or ""
+    if not isinstance(text, str):
+        raise _malformed("delta.content", text, str)
+    return choice, delta, text
+
+
+def _chunk_metadata(data: dict[str, Any], state: StreamState) -> dict[str, Any]:
     # The once-per-response metadata goes on the first chunk emitted, which need not be the
     # first event: a gateway may open with an event that carries nothing.
     metadata = {"model_provider": PROVIDER} if state.metadata_sent else _first_metadata(data, state)
@@ -381,42 +419,52 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         # vLLM sends it on the last chunk (with usage), not the first: put it on one chunk.
         state.fingerprint_sent = True
         metadata["system_fingerprint"] = _field(data, "system_fingerprint", str, "chunk")
-    # The hot path: plain gets, types checked once below (`_field` for the rarer fields).
-    usage = data.get("usage")
-    choices = data.get("choices")
-    if not (usage is None or isinstance(usage, dict)):
-        raise _malformed("chunk.usage", usage, dict)
-    if not (choices is None or isinstance(choices, list)):
-        raise _malformed("chunk.choices", choices, list)
-    if not choices:
-        if not usage or state.usage_sent:
-            return None
-        state.usage_sent = True
-        state.pending_usage = None
-        state.metadata_sent = True
-        return _empty_generation(state, metadata, usage_to_metadata(usage))
-    if usage:
-        # Servers with continuous usage stats repeat a running total on every chunk;
-        # only the latest one is kept, emitted with the usage-only chunk or at the end.
-        state.pending_usage = usage
-    choice = _object(choices[0], "chunk.choices[0]")
-    delta = _field(choice, "delta", dict, "chunk.choices[0]") or {}
-    text = delta.get("content") or ""
-    if not isinstance(text, str):
-        raise _malformed("delta.content", text, str)
-    # A delta holding only text (most chunks) can carry no reasoning: skip the lookups.
-    reasoning = _reasoning_of(delta, "delta") if len(delta) > 1 or not text else None
-    wire_calls = _field(delta, "tool_calls", list, "delta") if "tool_calls" in delta else None
-    tool_call_chunks = state.tool_calls.chunks(wire_calls) if wire_calls else []
-    state.has_text = state.has_text or bool(text)
+    return metadata
+
+
+def _usage_generation(
+    state: StreamState, metadata: dict[str, Any], usage: dict[str, Any] | None
+) -> ChatGenerationChunk | None:
+    """The usage-only chunk of an event without choices (None: nothing new in it)."""
+    if not usage or state.usage_sent:
+        return None
+    state.usage_sent = True
+    state.pending_usage = None
+    state.metadata_sent = True
+    return _empty_generation(state, metadata, usage_to_metadata(usage))
+
+
+def _reasoning_and_calls(
+    delta: dict[str, Any], state: StreamState
+) -> tuple[str | None, list[ToolCallChunk]]:
+    reasoning = _reasoning_of(delta, "delta")
     state.has_reasoning = state.has_reasoning or reasoning is not None
+    wire_calls = _field(delta, "tool_calls", list, "delta") if "tool_calls" in delta else None
+    return reasoning, state.tool_calls.chunks(wire_calls) if wire_calls else []
+
+
+def _choice_ending(
+    choice: dict[str, Any],
+    state: StreamState,
+    metadata: dict[str, Any],
+    tool_call_chunks: list[ToolCallChunk],
+) -> None:
+    """The finish reason (once) and logprobs of a choice, into the chunk's metadata."""
     finish_reason = _field(choice, "finish_reason", str, "chunk.choices[0]")
     if finish_reason and state.finish_reason is None:
         state.finish_reason = metadata["finish_reason"] = finish_reason
         tool_call_chunks.extend(state.tool_calls.finish())
     if logprobs := _field(choice, "logprobs", dict, "chunk.choices[0]"):
         metadata["logprobs"] = logprobs  # per-token lists: merging concatenates them in order
-    state.metadata_sent = True
+
+
+def _generation(
+    state: StreamState,
+    metadata: dict[str, Any],
+    text: str,
+    reasoning: str | None,
+    tool_call_chunks: list[ToolCallChunk],
+) -> ChatGenerationChunk:
     content: str | list[str | dict[str, Any]] = text
     if state.blocks is not None:
         content = state.blocks.content(reasoning, text, tool_call_chunks)
