@@ -495,29 +495,35 @@ def final_generation(state: StreamState) -> ChatGenerationChunk:
     """The closing chunk of a stream, marked `chunk_position="last"`.
 
     It carries usage that arrived only on content chunks, if any, so merging a stream
-    gives the same message whether or not LangChain adds its own closing chunk.
+    gives the same message whether or not LangChain adds its own closing chunk, and the
+    tool-call fragments still held back when no finish reason came.
     """
     usage = None
     if state.pending_usage is not None and not state.usage_sent:
         usage = usage_to_metadata(state.pending_usage)
         state.usage_sent = True
-    return _empty_generation(state, {"model_provider": PROVIDER}, usage, last=True)
+    calls = state.tool_calls.finish()
+    return _empty_generation(state, {"model_provider": PROVIDER}, usage, calls, last=True)
 
 
 def _empty_generation(
     state: StreamState,
     metadata: dict[str, Any],
     usage: UsageMetadata | None,
+    calls: list[ToolCallChunk] | None = None,
     *,
     last: bool = False,
 ) -> ChatGenerationChunk:
-    """A chunk with no content (usage-only or closing), in the stream's output format."""
+    """A chunk with no text (usage-only or closing), in the stream's output format."""
+    content: str | list[str | dict[str, Any]] = ""
     if state.blocks is not None:
         metadata["output_version"] = "v1"
+        content = state.blocks.content(None, "", calls or [])
     return ChatGenerationChunk(
         message=AIMessageChunk(
-            content=[] if state.blocks is not None else "",
+            content=content,
             id=state.response_id,
+            tool_call_chunks=calls or [],
             usage_metadata=usage,
             response_metadata=metadata,
             chunk_position="last" if last else None,

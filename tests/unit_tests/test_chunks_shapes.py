@@ -218,3 +218,20 @@ def test_response_without_arguments_is_a_call_with_none(args: str | None) -> Non
     message = response_to_result(response({"tool_calls": [call(args)]})).generations[0].message
     assert isinstance(message, AIMessage)
     assert message.tool_calls == [{"name": "f", "args": {}, "id": "t1", "type": "tool_call"}]
+
+
+@pytest.mark.parametrize("v1", [False, True], ids=["v0", "v1"])
+@pytest.mark.parametrize("args", ["n", "nu", "nul"])
+def test_held_back_fragments_reach_the_closing_chunk_without_a_finish_reason(
+    args: str, v1: bool
+) -> None:
+    # Fragments that could still spell `null` wait; a server that sends no finish reason
+    # ends with [DONE] alone, and what waited must still be shown, as it came.
+    state = StreamState(v1=v1)
+    first = {"index": 0, "id": "t1", "function": {"name": "f", "arguments": args}}
+    received = [chunk_to_generation(with_delta(tool_calls=[first]), state)]
+    received.append(final_generation(state))
+    messages = [cast("AIMessageChunk", g.message) for g in received if g is not None]
+    merged = reduce(lambda a, b: a + b, messages)
+    assert [c["args"] for c in merged.tool_call_chunks] == [args]
+    assert messages[-1].chunk_position == "last"
