@@ -92,6 +92,7 @@ class OutputTruncatedError(OutputParserException):
 
 
 def _truncation_text(message: AIMessage, max_tokens: int | None, what: str) -> str:
+    outcome = "it was not parsed" if what == _STRUCTURED else "the call cannot run"
     model = str(message.response_metadata.get("model_name") or "") or "The model"
     budget = (
         f"max_tokens={max_tokens}"
@@ -119,7 +120,7 @@ def _truncation_text(message: AIMessage, max_tokens: int | None, what: str) -> s
         )
     return (
         f"{model}'s answer was cut off before {what} was complete "
-        f"(finish_reason='length', {budget}{spent}), so it was not parsed. {advice} "
+        f"(finish_reason='length', {budget}{spent}), so {outcome}. {advice} "
         "The cut-off message is in `error.ai_message`."
     )
 
@@ -524,18 +525,33 @@ class _CutOffToolCallAsAnswer(RunnableSerializable[LanguageModelInput, BaseMessa
         except _CUT_OFF as error:
             return _cut_off_message(error)
 
+    def stream(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[BaseMessage]:
+        """The model's chunks; a cut-off tool call raises the parser's error at the end."""
+        return self.transform(iter([input]), config, **kwargs)
+
+    def astream(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[BaseMessage]:
+        """Async `stream`."""
+
+        async def one() -> AsyncIterator[LanguageModelInput]:
+            yield input
+
+        return self.atransform(one(), config, **kwargs)
+
     def transform(
         self,
         input: Iterator[LanguageModelInput],
         config: RunnableConfig | None = None,
         **kwargs: Any,
     ) -> Iterator[BaseMessage]:
-        """The model's chunks; a cut-off tool call raises the parser's error at the end."""
+        """`stream` for a streamed input (as a step of a sequence)."""
         try:
             yield from self.bound.transform(input, config, **kwargs)
         except _CUT_OFF as error:
-            self._refuse(error)
-            raise
+            raise self._refusal(error) from error
 
     async def atransform(
         self,
@@ -548,11 +564,19 @@ class _CutOffToolCallAsAnswer(RunnableSerializable[LanguageModelInput, BaseMessa
             async for chunk in self.bound.atransform(input, config, **kwargs):
                 yield chunk
         except _CUT_OFF as error:
-            self._refuse(error)
-            raise
+            raise self._refusal(error) from error
 
-    def _refuse(self, error: OutputTruncatedError | ToolCallCutOffError) -> None:
-        self.parser.parse_result([ChatGeneration(message=_cut_off_message(error))])
+    def _refusal(self, error: OutputTruncatedError | ToolCallCutOffError) -> Exception:
+        """The parser's error for the cut-off answer; the model's own if the parser has none.
+
+        (The parser takes the answer when the named tool's call is whole and another,
+        cut-off call was not the answer.)
+        """
+        try:
+            self.parser.parse_result([ChatGeneration(message=_cut_off_message(error))])
+        except OutputParserException as refusal:
+            return refusal
+        return error
 
 
 _CUT_OFF = (OutputTruncatedError, ToolCallCutOffError)

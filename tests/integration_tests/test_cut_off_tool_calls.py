@@ -72,6 +72,7 @@ def test_a_tool_call_cut_off_by_max_tokens_raises_with_the_server_text(
     text = str(caught.value)
     assert "the tool call to 'get_weather'" in text
     assert "structured output" not in text
+    assert "the call cannot run" in text
     _only_invalid(caught.value.ai_message, CUT)
     assert caught.value.llm_output == CUT
     if shown:
