@@ -203,8 +203,6 @@ def is_cut_off_object(text: str) -> bool:
     Merging streamed chunks would turn such text (`{"city": "Par`) into a plausible call
     with half its arguments.
     """
-    if not text:
-        return False
     try:
         loads_lenient(text)
     except ValueError:

@@ -179,8 +179,8 @@ def _check_name(name: str, tool_names: list[str]) -> None:
 
 def json_schema_response_format(schema: Any, *, strict: bool | None) -> dict[str, Any]:
     """The `response_format` for W&B structured output (`json_schema`) from any schema form."""
-    if isinstance(schema, dict) and schema.get("type") == "json_schema" and "json_schema" in schema:
-        return schema
+    if _is_response_format(schema):
+        return cast("dict[str, Any]", schema)
     function = convert_to_openai_tool(schema, strict=strict)["function"]
     json_schema: dict[str, Any] = {
         "name": function["name"],
@@ -355,7 +355,7 @@ def _fit(schema: Any, value: Any) -> Any:
 
 
 def _json_schema_of(schema: dict[str, Any]) -> dict[str, Any]:
-    if schema.get("type") == "json_schema" and "json_schema" in schema:
+    if _is_response_format(schema):
         return dict(schema["json_schema"].get("schema") or {})
     return dict(convert_to_openai_tool(schema)["function"].get("parameters") or {})
 
@@ -600,7 +600,7 @@ def structured_output_parser(
 
     """
     is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-    name = convert_to_openai_tool(schema)["function"]["name"] if schema is not None else "JSON"
+    name = _schema_name(schema)
     partial_parser: Annotated[BaseOutputParser[Any], SkipValidation()]
     if method == "function_calling":
         partial_parser = (
@@ -618,6 +618,20 @@ def structured_output_parser(
         schema_name=name,
         tool_name=name if method == "function_calling" else None,
         max_tokens=max_tokens,
+    )
+
+
+def _schema_name(schema: Any) -> str:
+    if schema is None:
+        return "JSON"
+    if _is_response_format(schema):  # a ready-made response_format names its schema
+        return str(schema["json_schema"].get("name") or "JSON")
+    return str(convert_to_openai_tool(schema)["function"]["name"])
+
+
+def _is_response_format(schema: Any) -> bool:
+    return (
+        isinstance(schema, dict) and schema.get("type") == "json_schema" and "json_schema" in schema
     )
 
 

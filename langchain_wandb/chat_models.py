@@ -819,7 +819,11 @@ def _after_stream(
 ) -> None:
     """Check a finished stream: raise for a cut-off tool call, warn about what it lacked."""
     finish_reason = state.finish_reason
-    if state.has_tool_calls or finish_reason == "tool_calls" or _forces_a_tool(body):
+    if (
+        state.has_tool_calls
+        or finish_reason == "tool_calls"
+        or (finish_reason == "length" and _forces_a_tool(body))
+    ):
         merged = merge_strictly([cast("AIMessageChunk", c.message) for c in received])
         _raise_if_no_tool_call_came(merged, finish_reason)
         chunks = merged.tool_call_chunks
@@ -882,7 +886,7 @@ def _raise_if_a_tool_call_was_cut_off(
         cut = (
             bool(message.invalid_tool_calls)
             or (_forces_a_tool(body) and not message.tool_calls)
-            or (last_args is not None and not _is_whole_json(last_args))
+            or (isinstance(last_args, str) and not _is_whole_json(last_args))
         )
         if cut:
             _raise_truncated(message, body)
@@ -914,9 +918,7 @@ def _message_fields(message: AIMessage) -> dict[str, Any]:
     return message.model_dump(exclude={"type", "tool_call_chunks", "chunk_position"})
 
 
-def _is_whole_json(text: Any) -> bool:
-    if not isinstance(text, str):
-        return isinstance(text, dict)
+def _is_whole_json(text: str) -> bool:
     try:
         json_loads(text)
     except ValueError:
