@@ -91,14 +91,16 @@ def test_the_parser_streams_text_and_async() -> None:
     assert list(parser.transform(iter(['{"x"', ": 3}"]))) == [Point(x=3)]
     assert list(parser.transform(iter([]))) == []
 
+    any_json = structured_output_parser(None, method="json_mode")
+
     async def collect() -> list[Any]:
         async def pieces() -> Any:
-            for piece in ('{"x": 4', "}"):
+            for piece in ('{"x": 4', ', "y": 5', "}"):
                 yield AIMessageChunk(content=piece)
 
-        return [value async for value in parser.atransform(pieces())]
+        return [value async for value in any_json.atransform(pieces())]
 
-    assert asyncio.run(collect())[-1] == Point(x=4)
+    assert asyncio.run(collect()) == [{"x": 4}, {"x": 4, "y": 5}]
 
 
 def test_function_calling_reads_only_the_named_tool() -> None:
@@ -200,3 +202,21 @@ def test_tool_results_go_back_as_plain_text() -> None:
     sent = messages_to_dicts([HumanMessage("hi"), result])
     assert sent[1]["content"].split("\n")[:2] == ["line 1", "line 2"]
     assert '"image_url"' in sent[1]["content"].split("\n")[2]  # as JSON text
+
+
+def test_a_final_value_that_differs_from_the_last_partial_one_is_yielded() -> None:
+    from langchain_core.output_parsers import StrOutputParser
+
+    from langchain_wandb._tools import StructuredOutputParser
+
+    # The partial parser shows the text; the checked final value is the parsed JSON.
+    parser = StructuredOutputParser(partial_parser=StrOutputParser())
+    assert list(parser.transform(iter(['{"x"', ": 1}"]))) == ['{"x"', '{"x": 1}', {"x": 1}]
+
+    async def collect() -> list[Any]:
+        async def pieces() -> Any:
+            yield '{"x": 1}'
+
+        return [value async for value in parser.atransform(pieces())]
+
+    assert asyncio.run(collect()) == ['{"x": 1}', {"x": 1}]
