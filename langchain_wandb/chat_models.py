@@ -32,14 +32,8 @@ from langchain_core.utils.utils import _build_model_kwargs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from langchain_wandb import _clients, _transport
-from langchain_wandb._chunks import (
-    StreamState,
-    is_cut_off_object,
-    keep_partial,
-    merge_strictly,
-    response_to_result,
-)
-from langchain_wandb._errors import MalformedResponseError, ToolCallCutOffError, excerpt
+from langchain_wandb._chunks import StreamState, keep_partial, response_to_result
+from langchain_wandb._errors import MalformedResponseError, excerpt
 from langchain_wandb._json import json_loads
 from langchain_wandb._request import (
     RequestOptions,
@@ -824,6 +818,8 @@ def _after_stream(
         or finish_reason == "tool_calls"
         or (finish_reason == "length" and _forces_a_tool(body))
     ):
+        from langchain_wandb._chunks import merge_strictly
+
         merged = merge_strictly([cast("AIMessageChunk", c.message) for c in received])
         _raise_if_no_tool_call_came(merged, finish_reason)
         chunks = merged.tool_call_chunks
@@ -891,6 +887,9 @@ def _raise_if_a_tool_call_was_cut_off(
         if cut:
             _raise_truncated(message, body)
         return
+    from langchain_wandb._chunks import is_cut_off_object
+    from langchain_wandb._errors import ToolCallCutOffError
+
     for call in message.invalid_tool_calls:
         if is_cut_off_object(call.get("args") or ""):
             error = ToolCallCutOffError(
