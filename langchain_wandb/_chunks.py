@@ -107,10 +107,11 @@ class ToolCallAssembler:
     Merging joins fragments with equal `index`, so a server that omits `index`, or puts
     parallel calls all on index 0, would have them collapse into one call: each new call
     id gets the next index instead. Argument fragments that could still spell `null`
-    (sent by some servers for argument-less calls) are held back, and `null` becomes `{}`.
+    (sent by some servers for argument-less calls) are held back; a whole `null` is
+    dropped. Every fragment a chunk carries is the server's text, unchanged.
     """
 
-    __slots__ = ("_args", "_held", "_ids", "_index_map", "_last")
+    __slots__ = ("_held", "_ids", "_index_map", "_last")
 
     def __init__(self) -> None:
         """Start with no calls seen."""
@@ -118,7 +119,6 @@ class ToolCallAssembler:
         self._ids: dict[int, str] = {}
         self._last = -1
         self._held: dict[int, str] = {}
-        self._args: dict[int, list[str]] = {}
 
     @property
     def any(self) -> bool:
@@ -135,31 +135,23 @@ class ToolCallAssembler:
             index = self._index(_field(call, "index", int, "delta.tool_calls[]"), call_id)
             fragment = _field(function, "arguments", str, "delta.tool_calls[].function") or ""
             args = self._release(index, fragment)
-            self._args.setdefault(index, []).append(args)
             name = _field(function, "name", str, "delta.tool_calls[].function") or None
             chunks.append(_tool_call_chunk(index, args, name=name, call_id=call_id))
         return chunks
 
     def finish(self) -> list[ToolCallChunk]:
-        """Chunks that close the calls once the response is finished.
+        """Chunks that release the fragments held back, once the response is finished.
 
-        Held-back arguments are released (`null` becomes `{}`). Merging builds tool calls
-        with LangChain's lenient partial-JSON parser, which would turn arguments cut off
-        mid-object into a call with half of them: those alone get a closing marker the
-        parser cannot repair, so they become `invalid_tool_calls`. Every other invalid
-        argument text (not JSON, or JSON that is not an object) is left exactly as the
-        server sent it: LangChain lists it in `invalid_tool_calls` as it is.
+        A whole `null` is dropped (an argument-less call: merging reads no text as `{}`);
+        a held-back fragment that did not become `null` goes out as it came. Nothing is
+        ever added: a cut-off call is reported by the caller (`cut_off_tool_calls`).
         """
-        chunks = []
-        for index, held in self._held.items():
-            released = "{}" if held == _NULL_ARGS else held
-            self._args.setdefault(index, []).append(released)
-            chunks.append(_tool_call_chunk(index, released))
+        chunks = [
+            _tool_call_chunk(index, held)
+            for index, held in self._held.items()
+            if held != _NULL_ARGS
+        ]
         self._held.clear()
-        for index, parts in self._args.items():
-            text = "".join(parts)
-            if _cut_off_object(text):
-                chunks.append(_tool_call_chunk(index, _unrepairable_suffix(text)))
         return chunks
 
     def _index(self, raw_index: int | None, call_id: str | None) -> int:
@@ -205,10 +197,12 @@ def _tool_call_chunk(
     return ToolCallChunk(name=name, args=args, id=call_id, index=index, type="tool_call_chunk")
 
 
-def _cut_off_object(text: str) -> bool:
-    """Whether `text` is not JSON, yet LangChain's partial-JSON parser makes an object of it."""
-    if not text:
-        return False
+def is_cut_off_object(text: str) -> bool:
+    """Whether `text` is not JSON, yet LangChain's partial-JSON parser makes an object of it.
+
+    Merging streamed chunks would turn such text (`{"city": "Par`) into a plausible call
+    with half its arguments.
+    """
     try:
         loads_lenient(text)
     except ValueError:
@@ -219,17 +213,42 @@ def _cut_off_object(text: str) -> bool:
 def _repairs_to_object(text: str) -> bool:
     try:
         return isinstance(parse_partial_json(text), dict)
-    except ValueError:  # the parser gives up by raising on some texts
+    except (ValueError, RecursionError):  # the parser gives up by raising on some texts
         return False
 
 
-def _unrepairable_suffix(text: str) -> str:
-    # A closing bracket that matches nothing makes the parser give up; which one works
-    # depends on whether the text ends inside a string, an escape, an object or a list.
-    for suffix in ("]", "}", '"]', '"}', '""]', '""}'):
-        if not _repairs_to_object(text + suffix):
-            return suffix
-    return '""]'  # pragma: no cover - one of the above always works
+def read_tool_call(name: str, call_id: str | None, text: str) -> ToolCall | InvalidToolCall:
+    """One call from its argument text as sent: a call when it is a JSON object (or empty)."""
+    if text in ("", _NULL_ARGS):
+        return tool_call(name=name, args={}, id=call_id)
+    try:
+        args = loads_lenient(text)
+    except ValueError as error:
+        return invalid_tool_call(name=name, args=text, id=call_id, error=f"not JSON: {error}")
+    if not isinstance(args, dict):
+        return invalid_tool_call(
+            name=name, args=text, id=call_id, error="the arguments are not a JSON object"
+        )
+    return tool_call(name=name, args=args, id=call_id)
+
+
+def merge_strictly(messages: list[AIMessageChunk]) -> AIMessageChunk:
+    """Chunks merged, their tool calls read from the argument text as the server sent it.
+
+    LangChain's merge completes cut-off argument text (`{"city": "Par` becomes the call
+    `{"city": "Par"}`); here such a call is invalid, its text unchanged.
+    """
+    merged = add_ai_message_chunks(*messages) if len(messages) > 1 else messages[0]
+    calls = [
+        read_tool_call(chunk["name"] or "", chunk["id"], chunk["args"] or "")
+        for chunk in merged.tool_call_chunks
+    ]
+    return merged.model_copy(
+        update={
+            "tool_calls": [call for call in calls if call["type"] == "tool_call"],
+            "invalid_tool_calls": [call for call in calls if call["type"] == "invalid_tool_call"],
+        }
+    )
 
 
 # -- v1 content blocks -------------------------------------------------------------------
@@ -352,6 +371,44 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
     """
     if data.get("error") is not None:
         raise WandbStreamError.from_event(data["error"])
+    metadata = _chunk_metadata(data, state)
+    # The hot path: plain gets, types checked once here (`_field` for the rarer fields).
+    usage = data.get("usage")
+    choices = data.get("choices")
+    if not (usage is None or isinstance(usage, dict)):
+        raise _malformed("chunk.usage", usage, dict)
+    if not (choices is None or isinstance(choices, list)):
+        raise _malformed("chunk.choices", choices, list)
+    if not choices:
+        return _usage_generation(state, metadata, usage)
+    if usage:
+        # Servers with continuous usage stats repeat a running total on every chunk;
+        # only the latest one is kept, emitted with the usage-only chunk or at the end.
+        state.pending_usage = usage
+    choice, delta, text = _first_choice(choices)
+    # A delta holding only text (most chunks) can carry no reasoning or tool call.
+    if len(delta) > 1 or not text:
+        reasoning, tool_call_chunks = _reasoning_and_calls(delta, state)
+    else:
+        reasoning, tool_call_chunks = None, []
+    state.has_text = state.has_text or bool(text)
+    if choice.get("finish_reason") is not None or "logprobs" in choice:
+        _choice_ending(choice, state, metadata, tool_call_chunks)
+    state.metadata_sent = True
+    return _generation(state, metadata, text, reasoning, tool_call_chunks)
+
+
+def _first_choice(choices: list[Any]) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The first choice, its delta and the delta's text, types checked."""
+    choice = _object(choices[0], "chunk.choices[0]")
+    delta = _field(choice, "delta", dict, "chunk.choices[0]") or {}
+    text = delta.get("content") or ""
+    if not isinstance(text, str):
+        raise _malformed("delta.content", text, str)
+    return choice, delta, text
+
+
+def _chunk_metadata(data: dict[str, Any], state: StreamState) -> dict[str, Any]:
     # The once-per-response metadata goes on the first chunk emitted, which need not be the
     # first event: a gateway may open with an event that carries nothing.
     metadata = {"model_provider": PROVIDER} if state.metadata_sent else _first_metadata(data, state)
@@ -360,42 +417,52 @@ def chunk_to_generation(data: dict[str, Any], state: StreamState) -> ChatGenerat
         # vLLM sends it on the last chunk (with usage), not the first: put it on one chunk.
         state.fingerprint_sent = True
         metadata["system_fingerprint"] = _field(data, "system_fingerprint", str, "chunk")
-    # The hot path: plain gets, types checked once below (`_field` for the rarer fields).
-    usage = data.get("usage")
-    choices = data.get("choices")
-    if not (usage is None or isinstance(usage, dict)):
-        raise _malformed("chunk.usage", usage, dict)
-    if not (choices is None or isinstance(choices, list)):
-        raise _malformed("chunk.choices", choices, list)
-    if not choices:
-        if not usage or state.usage_sent:
-            return None
-        state.usage_sent = True
-        state.pending_usage = None
-        state.metadata_sent = True
-        return _empty_generation(state, metadata, usage_to_metadata(usage))
-    if usage:
-        # Servers with continuous usage stats repeat a running total on every chunk;
-        # only the latest one is kept, emitted with the usage-only chunk or at the end.
-        state.pending_usage = usage
-    choice = _object(choices[0], "chunk.choices[0]")
-    delta = _field(choice, "delta", dict, "chunk.choices[0]") or {}
-    text = delta.get("content") or ""
-    if not isinstance(text, str):
-        raise _malformed("delta.content", text, str)
-    # A delta holding only text (most chunks) can carry no reasoning: skip the lookups.
-    reasoning = _reasoning_of(delta, "delta") if len(delta) > 1 or not text else None
-    wire_calls = _field(delta, "tool_calls", list, "delta") if "tool_calls" in delta else None
-    tool_call_chunks = state.tool_calls.chunks(wire_calls) if wire_calls else []
-    state.has_text = state.has_text or bool(text)
+    return metadata
+
+
+def _usage_generation(
+    state: StreamState, metadata: dict[str, Any], usage: dict[str, Any] | None
+) -> ChatGenerationChunk | None:
+    """The usage-only chunk of an event without choices (None: nothing new in it)."""
+    if not usage or state.usage_sent:
+        return None
+    state.usage_sent = True
+    state.pending_usage = None
+    state.metadata_sent = True
+    return _empty_generation(state, metadata, usage_to_metadata(usage))
+
+
+def _reasoning_and_calls(
+    delta: dict[str, Any], state: StreamState
+) -> tuple[str | None, list[ToolCallChunk]]:
+    reasoning = _reasoning_of(delta, "delta")
     state.has_reasoning = state.has_reasoning or reasoning is not None
+    wire_calls = _field(delta, "tool_calls", list, "delta") if "tool_calls" in delta else None
+    return reasoning, state.tool_calls.chunks(wire_calls) if wire_calls else []
+
+
+def _choice_ending(
+    choice: dict[str, Any],
+    state: StreamState,
+    metadata: dict[str, Any],
+    tool_call_chunks: list[ToolCallChunk],
+) -> None:
+    """The finish reason (once) and logprobs of a choice, into the chunk's metadata."""
     finish_reason = _field(choice, "finish_reason", str, "chunk.choices[0]")
     if finish_reason and state.finish_reason is None:
         state.finish_reason = metadata["finish_reason"] = finish_reason
         tool_call_chunks.extend(state.tool_calls.finish())
     if logprobs := _field(choice, "logprobs", dict, "chunk.choices[0]"):
         metadata["logprobs"] = logprobs  # per-token lists: merging concatenates them in order
-    state.metadata_sent = True
+
+
+def _generation(
+    state: StreamState,
+    metadata: dict[str, Any],
+    text: str,
+    reasoning: str | None,
+    tool_call_chunks: list[ToolCallChunk],
+) -> ChatGenerationChunk:
     content: str | list[str | dict[str, Any]] = text
     if state.blocks is not None:
         content = state.blocks.content(reasoning, text, tool_call_chunks)
@@ -426,29 +493,35 @@ def final_generation(state: StreamState) -> ChatGenerationChunk:
     """The closing chunk of a stream, marked `chunk_position="last"`.
 
     It carries usage that arrived only on content chunks, if any, so merging a stream
-    gives the same message whether or not LangChain adds its own closing chunk.
+    gives the same message whether or not LangChain adds its own closing chunk, and the
+    tool-call fragments still held back when no finish reason came.
     """
     usage = None
     if state.pending_usage is not None and not state.usage_sent:
         usage = usage_to_metadata(state.pending_usage)
         state.usage_sent = True
-    return _empty_generation(state, {"model_provider": PROVIDER}, usage, last=True)
+    calls = state.tool_calls.finish()
+    return _empty_generation(state, {"model_provider": PROVIDER}, usage, calls, last=True)
 
 
 def _empty_generation(
     state: StreamState,
     metadata: dict[str, Any],
     usage: UsageMetadata | None,
+    calls: list[ToolCallChunk] | None = None,
     *,
     last: bool = False,
 ) -> ChatGenerationChunk:
-    """A chunk with no content (usage-only or closing), in the stream's output format."""
+    """A chunk with no text (usage-only or closing), in the stream's output format."""
+    content: str | list[str | dict[str, Any]] = ""
     if state.blocks is not None:
         metadata["output_version"] = "v1"
+        content = state.blocks.content(None, "", calls or [])
     return ChatGenerationChunk(
         message=AIMessageChunk(
-            content=[] if state.blocks is not None else "",
+            content=content,
             id=state.response_id,
+            tool_call_chunks=calls or [],
             usage_metadata=usage,
             response_metadata=metadata,
             chunk_position="last" if last else None,
@@ -463,8 +536,7 @@ def keep_partial(received: list[ChatGenerationChunk]) -> Iterator[None]:
         yield
     except WandbStreamError as error:
         if received and error.partial is None:
-            messages = [cast("AIMessageChunk", chunk.message) for chunk in received]
-            error.partial = add_ai_message_chunks(*messages)
+            error.partial = merge_strictly([cast("AIMessageChunk", c.message) for c in received])
         raise
 
 
@@ -520,14 +592,4 @@ def _whole_tool_call(wire_call: Any) -> ToolCall | InvalidToolCall:
     name = _field(function, "name", str, "message.tool_calls[].function") or ""
     call_id = _field(call, "id", str, "message.tool_calls[]")
     text = _field(function, "arguments", str, "message.tool_calls[].function") or ""
-    if text in ("", _NULL_ARGS):
-        return tool_call(name=name, args={}, id=call_id)
-    try:
-        args = loads_lenient(text)
-    except ValueError as error:
-        return invalid_tool_call(name=name, args=text, id=call_id, error=f"not JSON: {error}")
-    if not isinstance(args, dict):
-        return invalid_tool_call(
-            name=name, args=text, id=call_id, error="the arguments are not a JSON object"
-        )
-    return tool_call(name=name, args=args, id=call_id)
+    return read_tool_call(name, call_id, text)

@@ -38,6 +38,14 @@ class MalformedResponseError(WandbStreamError):
     """The server sent data we cannot read: malformed JSON, or a field of the wrong type."""
 
 
+class ToolCallCutOffError(MalformedResponseError):
+    """A tool call's arguments stopped mid-object, though the answer did not hit `max_tokens`.
+
+    LangChain's merge would complete the text into a plausible call; `partial` lists the
+    call as invalid, with the arguments exactly as the server sent them.
+    """
+
+
 class NoAnswerError(WandbStreamError):
     """The reply ended with neither an answer nor a finish reason.
 

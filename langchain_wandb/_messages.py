@@ -145,10 +145,8 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     parts = []
-    for block in content:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text":
+    for block in content:  # converted: strings are text blocks by now
+        if isinstance(block, dict) and block.get("type") == "text":
             parts.append(str(block.get("text", "")))
         else:
             parts.append(json.dumps(block, default=str))

@@ -160,21 +160,29 @@ def check_body(body: dict[str, Any]) -> None:
         ValueError: If a value is out of range, or a name is not a request field.
     """
     for name in _NUMBER_PARAMS:
-        value = body.get(name)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
-        low, high = _RANGES[name]
-        if not (math.isfinite(value) and low <= value <= high):
-            bounds = f"at least {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
-            raise ValueError(f"{name} must be a finite number {bounds}, got {value!r}.")
+        if (value := body.get(name)) is not None:
+            _check_number(name, value)
     for name in ("max_tokens", "seed", "top_logprobs"):
         value = body.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
     if (max_tokens := body.get("max_tokens")) is not None and max_tokens <= 0:
         raise ValueError(f"max_tokens must be positive, got {max_tokens}.")
+    _check_fields(body)
+    check_tools(body.get("tools"))
+
+
+def _check_number(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
+    low, high = _RANGES[name]
+    if not (math.isfinite(value) and low <= value <= high):
+        bounds = f"at least {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
+        raise ValueError(f"{name} must be a finite number {bounds}, got {value!r}.")
+
+
+def _check_fields(body: dict[str, Any]) -> None:
+    """SDK options sent as fields, several choices, and `stop`."""
     for name in _SDK_ONLY_OPTIONS:
         if name in body:
             # The openai SDK takes these per call; as body fields they would reach W&B as such.
@@ -191,7 +199,6 @@ def check_body(body: dict[str, Any]) -> None:
         isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
     ):
         raise TypeError(f"stop must be a string or a list of strings, got {stop!r}.")
-    check_tools(body.get("tools"))
 
 
 def check_tools(tools: Any) -> None:

@@ -11,11 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, cast
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, BaseMessageChunk
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    BaseMessageChunk,
+    message_chunk_to_message,
+)
 from langchain_core.output_parsers import (
     BaseCumulativeTransformOutputParser,
     BaseOutputParser,
@@ -28,18 +34,18 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generati
 from langchain_core.runnables import (
     Runnable,
     RunnableConfig,
-    RunnableLambda,
     RunnableMap,
     RunnablePassthrough,
+    RunnableSerializable,
 )
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.json import parse_json_markdown
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import SkipValidation, TypeAdapter
+from pydantic import ConfigDict, SkipValidation, TypeAdapter
 from typing_extensions import is_typeddict
 
-from langchain_wandb._errors import excerpt
+from langchain_wandb._errors import ToolCallCutOffError, excerpt
 from langchain_wandb._json import loads_lenient
 from langchain_wandb.models import lookup
 
@@ -47,6 +53,9 @@ ToolLike = dict[str, Any] | type | Callable[..., Any] | BaseTool
 StructuredMethod = Literal["function_calling", "json_schema", "json_mode"]
 _PASSTHROUGH_CHOICES = {"auto", "none", "required"}
 _EXCERPT = 200  # characters of an answer quoted in an error
+
+
+_STRUCTURED = "the structured output"
 
 
 class OutputTruncatedError(OutputParserException):
@@ -65,15 +74,25 @@ class OutputTruncatedError(OutputParserException):
     """The `max_tokens` the request was sent with (None: not set)."""
 
     @classmethod
-    def from_message(cls, ai_message: AIMessage, *, max_tokens: int | None) -> Self:
-        """Build the error for a message whose `finish_reason` is `"length"`."""
-        error = cls(_truncation_text(ai_message, max_tokens), llm_output=_answer_text(ai_message))
+    def from_message(
+        cls, ai_message: AIMessage, *, max_tokens: int | None, what: str = _STRUCTURED
+    ) -> Self:
+        """Build the error for a message whose `finish_reason` is `"length"`.
+
+        Args:
+            ai_message: The cut-off message.
+            max_tokens: The `max_tokens` the request was sent with.
+            what: What was cut off, for the text ("the tool call to 'f'").
+        """
+        text = _truncation_text(ai_message, max_tokens, what)
+        error = cls(text, llm_output=_answer_text(ai_message))
         error.ai_message = ai_message
         error.max_tokens = max_tokens
         return error
 
 
-def _truncation_text(message: AIMessage, max_tokens: int | None) -> str:
+def _truncation_text(message: AIMessage, max_tokens: int | None, what: str) -> str:
+    outcome = "it was not parsed" if what == _STRUCTURED else "the call cannot run"
     model = str(message.response_metadata.get("model_name") or "") or "The model"
     budget = (
         f"max_tokens={max_tokens}"
@@ -100,8 +119,8 @@ def _truncation_text(message: AIMessage, max_tokens: int | None) -> str:
             "(reasoning_effort='low'): reasoning tokens count against max_tokens."
         )
     return (
-        f"{model}'s answer was cut off before the structured output was complete "
-        f"(finish_reason='length', {budget}{spent}), so it was not parsed. {advice} "
+        f"{model}'s answer was cut off before {what} was complete "
+        f"(finish_reason='length', {budget}{spent}), so {outcome}. {advice} "
         "The cut-off message is in `error.ai_message`."
     )
 
@@ -160,8 +179,8 @@ def _check_name(name: str, tool_names: list[str]) -> None:
 
 def json_schema_response_format(schema: Any, *, strict: bool | None) -> dict[str, Any]:
     """The `response_format` for W&B structured output (`json_schema`) from any schema form."""
-    if isinstance(schema, dict) and schema.get("type") == "json_schema" and "json_schema" in schema:
-        return schema
+    if _is_response_format(schema):
+        return cast("dict[str, Any]", schema)
     function = convert_to_openai_tool(schema, strict=strict)["function"]
     json_schema: dict[str, Any] = {
         "name": function["name"],
@@ -336,20 +355,35 @@ def _fit(schema: Any, value: Any) -> Any:
 
 
 def _json_schema_of(schema: dict[str, Any]) -> dict[str, Any]:
-    if schema.get("type") == "json_schema" and "json_schema" in schema:
+    if _is_response_format(schema):
         return dict(schema["json_schema"].get("schema") or {})
     return dict(convert_to_openai_tool(schema)["function"].get("parameters") or {})
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# JSON Schema's types: a number with a zero fraction (36.0) is an integer; booleans are
+# neither numbers nor integers.
 _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda value: isinstance(value, dict),
     "array": lambda value: isinstance(value, list),
     "string": lambda value: isinstance(value, str),
-    "integer": lambda value: isinstance(value, int) and not isinstance(value, bool),
-    "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    "integer": lambda value: (
+        _is_number(value) and (isinstance(value, int) or float(value).is_integer())
+    ),
+    "number": _is_number,
     "boolean": lambda value: isinstance(value, bool),
     "null": lambda value: value is None,
 }
+
+
+def _json_equal(left: Any, right: Any) -> bool:
+    """JSON Schema equality (for `enum`): 1 equals 1.0, but true does not equal 1."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    return bool(left == right)
 
 
 def _json_schema_mismatch(
@@ -372,7 +406,7 @@ def _json_schema_mismatch(
     kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
     if kinds and not any(_JSON_TYPES.get(kind, lambda _: True)(value) for kind in kinds):
         return f"{path} should be {' or '.join(kinds)}, got {json.dumps(value)[:_EXCERPT]}"
-    if "enum" in schema and value not in schema["enum"]:
+    if "enum" in schema and not any(_json_equal(value, item) for item in schema["enum"]):
         return f"{path} should be one of {schema['enum']}, got {json.dumps(value)[:_EXCERPT]}"
     return _members_mismatch(schema, value, root, path)
 
@@ -420,7 +454,7 @@ def structured_output_runnable(
     if strict is not None and method == "json_mode":
         raise ValueError("`strict` does not apply to method='json_mode'.")
     trace_format = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
-    bound: Runnable[LanguageModelInput, AIMessage]
+    bound: Runnable[LanguageModelInput, BaseMessage]
     if method == "function_calling":
         bound = model.bind_tools(
             [schema],
@@ -445,39 +479,113 @@ def structured_output_runnable(
         method=method,
         max_tokens=getattr(model, "max_tokens", None) if max_tokens is None else max_tokens,
     )
+    if method == "function_calling":
+        bound = _CutOffToolCallAsAnswer(bound=bound, parser=output_parser, name=bound.get_name())
     if not include_raw:
         return bound | output_parser
     parse = RunnablePassthrough.assign(
         parsed=itemgetter("raw") | output_parser, parsing_error=lambda _: None
     )
     no_parse = RunnablePassthrough.assign(parsed=lambda _: None)
-    raw = _keeping_cut_off_answers(bound)
-    return RunnableMap(raw=raw) | parse.with_fallbacks([no_parse], exception_key="parsing_error")
+    return RunnableMap(raw=bound) | parse.with_fallbacks([no_parse], exception_key="parsing_error")
 
 
-def _keeping_cut_off_answers(
-    bound: Runnable[LanguageModelInput, AIMessage],
-) -> Runnable[LanguageModelInput, AIMessage]:
-    """`bound`, returning the message when the model raised because a tool call was cut off.
+class _CutOffToolCallAsAnswer(RunnableSerializable[LanguageModelInput, BaseMessage]):
+    """The bound model of `function_calling`, with a cut-off tool call reported as its answer.
 
-    The model raises `OutputTruncatedError` for a tool call cut off by `max_tokens` (an
-    agent would otherwise end quietly); with `include_raw` the parser then reports the
-    same error in `parsing_error`, with the cut-off message as `raw`.
+    The model raises for a tool call cut off mid-arguments (an agent would otherwise end
+    quietly, or run half the arguments). Here that call is the structured answer, so
+    `invoke` returns the cut-off message for the parser to refuse in its own words (and
+    with `include_raw`, keep as `raw`); a stream, which has already yielded the message's
+    chunks, raises the parser's error at its end.
     """
 
-    def invoke(value: LanguageModelInput, config: RunnableConfig) -> AIMessage:
-        try:
-            return bound.invoke(value, config)
-        except OutputTruncatedError as error:
-            return error.ai_message
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    async def ainvoke(value: LanguageModelInput, config: RunnableConfig) -> AIMessage:
-        try:
-            return await bound.ainvoke(value, config)
-        except OutputTruncatedError as error:
-            return error.ai_message
+    bound: Runnable[LanguageModelInput, BaseMessage]
+    """The model, tools bound."""
+    parser: StructuredOutputParser
+    """The parser that refuses the cut-off answer."""
 
-    return RunnableLambda(invoke, afunc=ainvoke, name=bound.get_name())
+    def invoke(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> BaseMessage:
+        """The model's message; a cut-off tool call's message instead of its error."""
+        try:
+            return self.bound.invoke(input, config, **kwargs)
+        except _CUT_OFF as error:
+            return _cut_off_message(error)
+
+    async def ainvoke(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> BaseMessage:
+        """Async `invoke`."""
+        try:
+            return await self.bound.ainvoke(input, config, **kwargs)
+        except _CUT_OFF as error:
+            return _cut_off_message(error)
+
+    def stream(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[BaseMessage]:
+        """The model's chunks; a cut-off tool call raises the parser's error at the end."""
+        return self.transform(iter([input]), config, **kwargs)
+
+    def astream(
+        self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[BaseMessage]:
+        """Async `stream`."""
+
+        async def one() -> AsyncIterator[LanguageModelInput]:
+            yield input
+
+        return self.atransform(one(), config, **kwargs)
+
+    def transform(
+        self,
+        input: Iterator[LanguageModelInput],
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> Iterator[BaseMessage]:
+        """`stream` for a streamed input (as a step of a sequence)."""
+        try:
+            yield from self.bound.transform(input, config, **kwargs)
+        except _CUT_OFF as error:
+            raise self._refusal(error) from error
+
+    async def atransform(
+        self,
+        input: AsyncIterator[LanguageModelInput],
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[BaseMessage]:
+        """Async `transform`."""
+        try:
+            async for chunk in self.bound.atransform(input, config, **kwargs):
+                yield chunk
+        except _CUT_OFF as error:
+            raise self._refusal(error) from error
+
+    def _refusal(self, error: OutputTruncatedError | ToolCallCutOffError) -> Exception:
+        """The parser's error for the cut-off answer; the model's own if the parser has none.
+
+        (The parser takes the answer when the named tool's call is whole and another,
+        cut-off call was not the answer.)
+        """
+        try:
+            self.parser.parse_result([ChatGeneration(message=_cut_off_message(error))])
+        except OutputParserException as refusal:
+            return refusal
+        return error
+
+
+_CUT_OFF = (OutputTruncatedError, ToolCallCutOffError)
+
+
+def _cut_off_message(error: OutputTruncatedError | ToolCallCutOffError) -> AIMessage:
+    if isinstance(error, OutputTruncatedError):
+        return error.ai_message
+    return cast("AIMessage", message_chunk_to_message(cast("AIMessageChunk", error.partial)))
 
 
 def structured_output_parser(
@@ -492,7 +600,7 @@ def structured_output_parser(
 
     """
     is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-    name = convert_to_openai_tool(schema)["function"]["name"] if schema is not None else "JSON"
+    name = _schema_name(schema)
     partial_parser: Annotated[BaseOutputParser[Any], SkipValidation()]
     if method == "function_calling":
         partial_parser = (
@@ -510,6 +618,20 @@ def structured_output_parser(
         schema_name=name,
         tool_name=name if method == "function_calling" else None,
         max_tokens=max_tokens,
+    )
+
+
+def _schema_name(schema: Any) -> str:
+    if schema is None:
+        return "JSON"
+    if _is_response_format(schema):  # a ready-made response_format names its schema
+        return str(schema["json_schema"].get("name") or "JSON")
+    return str(convert_to_openai_tool(schema)["function"]["name"])
+
+
+def _is_response_format(schema: Any) -> bool:
+    return (
+        isinstance(schema, dict) and schema.get("type") == "json_schema" and "json_schema" in schema
     )
 
 

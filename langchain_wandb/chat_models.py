@@ -914,14 +914,20 @@ def _after_stream(
     state: StreamState, body: dict[str, Any], received: list[ChatGenerationChunk]
 ) -> None:
     """Check a finished stream: raise for a cut-off tool call, warn about what it lacked."""
-    if state.finish_reason == "tool_calls" and not state.has_tool_calls:
-        merged = add_ai_message_chunks(*[cast("AIMessageChunk", c.message) for c in received])
-        _raise_if_no_tool_call_came(merged, state.finish_reason)
-    if state.finish_reason == "length" and (state.has_tool_calls or _forces_a_tool(body)):
-        merged = add_ai_message_chunks(*[cast("AIMessageChunk", c.message) for c in received])
+    finish_reason = state.finish_reason
+    if (
+        state.has_tool_calls
+        or finish_reason == "tool_calls"
+        or (finish_reason == "length" and _forces_a_tool(body))
+    ):
+        from langchain_wandb._chunks import merge_strictly
+
+        merged = merge_strictly([cast("AIMessageChunk", c.message) for c in received])
+        _raise_if_no_tool_call_came(merged, finish_reason)
         chunks = merged.tool_call_chunks
-        last_args = chunks[-1]["args"] if chunks else None
-        _raise_if_a_tool_call_was_cut_off(merged, state.finish_reason, body, last_args)
+        _raise_if_a_tool_call_was_cut_off(
+            merged, finish_reason, body, chunks[-1]["args"] if chunks else None
+        )
     if state.usage_lost and body.get("stream_options"):
         logger.warning(
             "The W&B stream closed after the answer finished but before its usage; "
@@ -929,7 +935,7 @@ def _after_stream(
         )
     _warn_if_thinking_ate_budget(
         state.model or str(body["model"]),
-        state.finish_reason,
+        finish_reason,
         answered=state.has_text or state.has_tool_calls,
         reasoned=state.has_reasoning,
     )
@@ -960,37 +966,60 @@ def _raise_if_no_tool_call_came(message: AIMessage, finish_reason: Any) -> None:
 def _raise_if_a_tool_call_was_cut_off(
     message: AIMessage, finish_reason: Any, body: dict[str, Any], last_args: Any
 ) -> None:
-    """A tool call cut off by `max_tokens` can never run: say so instead of ending quietly.
+    """A tool call cut off can never run: say so instead of ending quietly.
 
     Without this an agent sees no runnable tool call and stops, as if it had answered.
-    With a forced `tool_choice`, an answer cut off before any whole call counts too (vLLM
-    then returns the raw `<tool_call>{...` text as content), and so does a last call whose
-    arguments are not complete JSON (an empty string would otherwise run as `{}`).
-    `last_args` is the last call's argument text as the server sent it.
+    At `max_tokens`, with a forced `tool_choice`, an answer cut off before any whole call
+    counts too (vLLM then returns the raw `<tool_call>{...` text as content), and so does
+    a last call whose arguments are not complete JSON (an empty string would otherwise
+    run as `{}`). `last_args` is the last call's argument text as the server sent it.
+    `message` lists calls as the server's text reads (see `merge_strictly`).
 
     Raises:
         OutputTruncatedError: If the answer stopped at `max_tokens` inside a tool call.
+        MalformedResponseError: If it stopped for another reason with a call's arguments
+            cut off mid-object.
     """
-    if finish_reason != "length":
+    if finish_reason == "length":
+        cut = (
+            bool(message.invalid_tool_calls)
+            or (_forces_a_tool(body) and not message.tool_calls)
+            or (isinstance(last_args, str) and not _is_whole_json(last_args))
+        )
+        if cut:
+            _raise_truncated(message, body)
         return
-    cut = (
-        bool(message.invalid_tool_calls)
-        or (_forces_a_tool(body) and not message.tool_calls)
-        or (last_args is not None and not _is_whole_json(last_args))
-    )
-    if not cut:
-        return
+    from langchain_wandb._chunks import is_cut_off_object
+    from langchain_wandb._errors import ToolCallCutOffError
+
+    for call in message.invalid_tool_calls:
+        if is_cut_off_object(call.get("args") or ""):
+            error = ToolCallCutOffError(
+                f"W&B ended the answer (finish_reason={finish_reason!r}) with the tool call to "
+                f"{call.get('name')!r} cut off before its arguments were complete: "
+                f"{excerpt(call.get('args') or '')!r}"
+            )
+            error.partial = AIMessageChunk(**_message_fields(message))
+            raise error
+
+
+def _raise_truncated(message: AIMessage, body: dict[str, Any]) -> None:
     from langchain_wandb._tools import OutputTruncatedError
 
+    cut = [*message.invalid_tool_calls, *message.tool_calls][-1:]
+    name = cut[0].get("name") if cut else None
     raise OutputTruncatedError.from_message(
-        AIMessage(**message.model_dump(exclude={"type", "tool_call_chunks", "chunk_position"})),
+        AIMessage(**_message_fields(message)),
         max_tokens=body.get("max_tokens"),
+        what=f"the tool call to {name!r}" if name else "a tool call",
     )
 
 
-def _is_whole_json(text: Any) -> bool:
-    if not isinstance(text, str):
-        return isinstance(text, dict)
+def _message_fields(message: AIMessage) -> dict[str, Any]:
+    return message.model_dump(exclude={"type", "tool_call_chunks", "chunk_position"})
+
+
+def _is_whole_json(text: str) -> bool:
     try:
         json_loads(text)
     except ValueError:

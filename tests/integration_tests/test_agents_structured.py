@@ -65,6 +65,6 @@ def test_cut_off_structured_response_call_is_an_error(emulator: WandbEmulator) -
     )
     with pytest.raises(
         OutputTruncatedError,
-        match=r"cut off before the structured output was complete \(finish_reason='length'",
+        match=r"cut off before the tool call to 'Report' was complete \(finish_reason='length'",
     ):
         agent.invoke(INPUTS)

@@ -21,6 +21,7 @@ from pydantic import v1 as pydantic_v1
 from typing_extensions import TypedDict
 
 from langchain_wandb import ChatWandbInference
+from langchain_wandb._errors import ToolCallCutOffError
 from langchain_wandb._tools import StructuredMethod
 from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
 
@@ -180,10 +181,23 @@ def test_argument_less_tool_calls(
 def test_malformed_tool_arguments_are_invalid_tool_calls(
     llm: ChatWandbInference, emulator: WandbEmulator
 ) -> None:
-    emulator.script(Reply(tool_calls=[ToolCallReply("add", '{"a": 1, "b": ', id="c1")]))
+    emulator.script(Reply(tool_calls=[ToolCallReply("add", '{"a": 1}}', id="c1")]))
     message = llm.invoke("add")
     assert message.tool_calls == []
-    assert message.invalid_tool_calls[0]["id"] == "c1"
+    assert [(c["id"], c["args"]) for c in message.invalid_tool_calls] == [("c1", '{"a": 1}}')]
+
+
+def test_cut_off_tool_arguments_are_a_typed_error_with_the_invalid_call(
+    llm: ChatWandbInference, emulator: WandbEmulator
+) -> None:
+    # LangChain's merge would read them as the call {"a": 1}: never a plausible half call.
+    emulator.script(Reply(tool_calls=[ToolCallReply("add", '{"a": 1, "b": ', id="c1")]))
+    with pytest.raises(ToolCallCutOffError, match="cut off") as caught:
+        llm.invoke("add")
+    partial = caught.value.partial
+    assert partial is not None
+    assert partial.tool_calls == []
+    assert [(c["id"], c["args"]) for c in partial.invalid_tool_calls] == [("c1", '{"a": 1, "b": ')]
 
 
 def test_tool_calls_with_reasoning_in_v1_output(emulator: WandbEmulator) -> None:

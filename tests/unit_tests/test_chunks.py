@@ -12,6 +12,7 @@ from langchain_wandb._chunks import (
     StreamState,
     chunk_to_generation,
     final_generation,
+    merge_strictly,
     response_to_result,
     usage_to_metadata,
 )
@@ -232,14 +233,15 @@ def test_arguments_starting_like_null_are_not_swallowed() -> None:
         [tool_delta(0, "a", "f", "n"), tool_delta(0, None, None, "ope"), chunk({}, "tool_calls")]
     )
     assert merged.tool_calls == []
-    assert (merged.invalid_tool_calls[0]["args"] or "").startswith("nope")
+    assert merged.invalid_tool_calls[0]["args"] == "nope"
 
 
 def test_invalid_tool_arguments_become_invalid_tool_calls() -> None:
     merged = merge([tool_delta(0, "a", "f", "{not json"), chunk({}, "tool_calls")])
-    assert merged.tool_calls == []
-    assert merged.invalid_tool_calls[0]["name"] == "f"
-    assert (merged.invalid_tool_calls[0]["args"] or "").startswith("{not json")
+    assert [c["args"] for c in merged.tool_call_chunks] == ["{not json"]
+    strict = merge_strictly([merged])
+    assert strict.tool_calls == []
+    assert [(c["name"], c["args"]) for c in strict.invalid_tool_calls] == [("f", "{not json")]
 
 
 @pytest.mark.parametrize(
@@ -247,8 +249,11 @@ def test_invalid_tool_arguments_become_invalid_tool_calls() -> None:
 )
 def test_broken_arguments_are_never_repaired_into_a_call(args: str) -> None:
     merged = merge([tool_delta(0, "a", "f", args), chunk({}, "tool_calls")])
-    assert merged.tool_calls == []
-    assert len(merged.invalid_tool_calls) == 1
+    # The chunks carry the server's text, nothing added; read strictly, it is no call.
+    assert [c["args"] for c in merged.tool_call_chunks] == [args]
+    strict = merge_strictly([merged])
+    assert strict.tool_calls == []
+    assert [c["args"] for c in strict.invalid_tool_calls] == [args]
 
 
 def test_valid_arguments_get_no_marker() -> None:

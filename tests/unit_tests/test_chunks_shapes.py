@@ -17,7 +17,9 @@ from langchain_wandb._chunks import (
     StreamState,
     chunk_to_generation,
     final_generation,
+    is_cut_off_object,
     keep_partial,
+    merge_strictly,
     response_to_result,
 )
 from langchain_wandb._errors import MalformedResponseError
@@ -142,16 +144,18 @@ def test_streamed_arguments_that_are_not_an_object_are_invalid_with_the_server_t
 
 
 @pytest.mark.parametrize("args", ['{"a": "unterminated', '{"a": [1, 2', '{"a": "esc\\'])
-def test_cut_off_object_arguments_are_invalid_and_start_with_the_server_text(args: str) -> None:
-    message = tool_stream(args, finish="length")
-    assert message.tool_calls == []
-    assert len(message.invalid_tool_calls) == 1
-    # LangChain's merge would repair the text into a call with half its arguments; the
-    # one marker that stops it is appended after the server's text, nothing else.
-    shown = message.invalid_tool_calls[0]["args"]
-    assert shown is not None
-    assert shown.startswith(args)
-    assert len(shown) - len(args) <= 3
+def test_cut_off_object_arguments_carry_exactly_the_server_text(args: str) -> None:
+    for cut in range(1, len(args)):
+        message = tool_stream(args[:cut], args[cut:], finish="length")
+        # The chunks carry the server's fragments, nothing appended (LangChain's merge
+        # then repairs them into a call: the model raises at the stream's end for that).
+        assert [c["args"] for c in message.tool_call_chunks] == [args]
+        assert is_cut_off_object(args)
+        strict = merge_strictly([message])
+        assert strict.tool_calls == []
+        assert [(c["name"], c["args"], c["id"]) for c in strict.invalid_tool_calls] == [
+            ("f", args, "t1")
+        ]
 
 
 def test_arguments_with_raw_newlines_are_a_valid_call_as_langchain_parses_them() -> None:
@@ -214,3 +218,20 @@ def test_response_without_arguments_is_a_call_with_none(args: str | None) -> Non
     message = response_to_result(response({"tool_calls": [call(args)]})).generations[0].message
     assert isinstance(message, AIMessage)
     assert message.tool_calls == [{"name": "f", "args": {}, "id": "t1", "type": "tool_call"}]
+
+
+@pytest.mark.parametrize("v1", [False, True], ids=["v0", "v1"])
+@pytest.mark.parametrize("args", ["n", "nu", "nul"])
+def test_held_back_fragments_reach_the_closing_chunk_without_a_finish_reason(
+    args: str, v1: bool
+) -> None:
+    # Fragments that could still spell `null` wait; a server that sends no finish reason
+    # ends with [DONE] alone, and what waited must still be shown, as it came.
+    state = StreamState(v1=v1)
+    first = {"index": 0, "id": "t1", "function": {"name": "f", "arguments": args}}
+    received = [chunk_to_generation(with_delta(tool_calls=[first]), state)]
+    received.append(final_generation(state))
+    messages = [cast("AIMessageChunk", g.message) for g in received if g is not None]
+    merged = reduce(lambda a, b: a + b, messages)
+    assert [c["args"] for c in merged.tool_call_chunks] == [args]
+    assert messages[-1].chunk_position == "last"

@@ -290,3 +290,18 @@ async def test_async_decoder_matches_sync() -> None:
     chunks = [c.message async for c in adecode_stream(pieces(), StreamState())]
     message, _ = decode([raw])
     assert reduce(lambda a, b: a + b, chunks) == message
+
+
+def test_a_stream_that_ends_mid_tool_call_keeps_the_call_invalid_as_sent() -> None:
+    # LangChain's merge would make {"city": "Par"} of it; the error's partial must not.
+    call = (
+        b'{"index": 0, "id": "c1", "function": {"name": "f", "arguments": "{\\"city\\": \\"Par"}}'
+    )
+    piece = b'data: {"choices": [{"index": 0, "delta": {"tool_calls": [' + call + b"]}}]}\n\n"
+    received: list[ChatGenerationChunk] = []
+    with pytest.raises(StreamEndedEarlyError) as caught, keep_partial(received):
+        received.extend(decode_stream(iter([piece]), StreamState()))
+    partial = caught.value.partial
+    assert partial is not None
+    assert partial.tool_calls == []
+    assert [(c["name"], c["args"]) for c in partial.invalid_tool_calls] == [("f", '{"city": "Par')]

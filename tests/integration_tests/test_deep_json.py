@@ -1,0 +1,68 @@
+"""JSON nested thousands deep from the server: an invalid tool call or a typed error.
+
+The standard library's decoder and LangChain's partial-JSON parser recurse once per
+level; before the fix such arguments raised a raw RecursionError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from langchain_wandb import ChatWandbInference, MalformedResponseError
+from tests.integration_tests.raw_server import SSE_HEAD, http_response, raw_server
+
+DEPTH = 5000
+DEEP = '{"a": ' * DEPTH + "1" + "}" * DEPTH
+
+
+def _call(arguments: str) -> dict[str, Any]:
+    return {"id": "c1", "type": "function", "function": {"name": "f", "arguments": arguments}}
+
+
+def _plain(conn: socket.socket, request: bytes) -> None:
+    message = {"role": "assistant", "content": None, "tool_calls": [_call(DEEP)]}
+    choice = {"index": 0, "message": message, "finish_reason": "tool_calls"}
+    conn.sendall(http_response(200, json.dumps({"id": "r", "choices": [choice]}).encode()))
+
+
+def _streamed(conn: socket.socket, request: bytes) -> None:
+    events = [
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, **_call(DEEP)}]}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    ]
+    body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+    conn.sendall(SSE_HEAD + body + b"data: [DONE]\n\n")
+
+
+def _deep_event(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(SSE_HEAD + b'data: {"choices": [], "x": ' + DEEP.encode() + b"}\n\n")
+
+
+def _model(base_url: str, *, streaming: bool) -> ChatWandbInference:
+    return ChatWandbInference(
+        base_url=base_url, api_key=SecretStr("k"), max_retries=0, streaming=streaming
+    )
+
+
+@pytest.mark.parametrize("api", ["invoke", "ainvoke"])
+@pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
+def test_deep_tool_arguments_are_an_invalid_call(streaming: bool, api: str) -> None:
+    with raw_server(_streamed if streaming else _plain) as server:
+        llm = _model(server.base_url, streaming=streaming)
+        message = llm.invoke("hi") if api == "invoke" else asyncio.run(llm.ainvoke("hi"))
+    assert message.tool_calls == []
+    assert [(c["name"], c["args"]) for c in message.invalid_tool_calls] == [("f", DEEP)]
+
+
+def test_a_deep_stream_event_is_malformed_data() -> None:
+    with raw_server(_deep_event) as server:
+        llm = _model(server.base_url, streaming=True)
+        with pytest.raises(MalformedResponseError, match="malformed JSON") as caught:
+            llm.invoke("hi")
+    assert len(str(caught.value)) < 1000

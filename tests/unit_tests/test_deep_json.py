@@ -1,0 +1,99 @@
+"""JSON nested deeper than the decoders go: a typed error or an invalid call, never RecursionError.
+
+Both decoders are checked: orjson (the `fast` extra) and the standard library's `json`,
+which recurses once per level and hits Python's recursion limit near 1,000.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+from langchain_core.messages import AIMessage, AIMessageChunk
+
+DEPTH = 5000
+DEEP = '{"a": ' * DEPTH + "1" + "}" * DEPTH
+
+
+@pytest.fixture(params=["orjson", "json"])
+def decoders(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run the test with `_json` built on orjson, then on the standard library."""
+    import langchain_wandb._json as json_module
+
+    if request.param == "json":
+        monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson fails
+    _rebind(importlib.reload(json_module))
+    yield
+    monkeypatch.undo()
+    _rebind(importlib.reload(json_module))
+
+
+def _rebind(json_module: ModuleType) -> None:
+    """Point the modules that imported `_json`'s functions at the reloaded ones."""
+    for name in ("langchain_wandb._chunks", "langchain_wandb._sse", "langchain_wandb._tools"):
+        module = importlib.import_module(name)
+        for attr in ("json_loads", "loads_utf8", "loads_lenient"):
+            if hasattr(module, attr):
+                monkey = getattr(json_module, attr)
+                setattr(module, attr, monkey)
+
+
+@pytest.mark.usefixtures("decoders")
+def test_the_decoders_raise_value_error() -> None:
+    from langchain_wandb._json import json_loads, loads_lenient, loads_utf8
+
+    for loads in (json_loads, loads_lenient):
+        with pytest.raises(ValueError, match=r"deep|depth"):
+            loads(DEEP)
+    with pytest.raises(ValueError, match=r"deep|depth"):
+        loads_utf8(DEEP.encode())
+
+
+@pytest.mark.usefixtures("decoders")
+def test_deep_arguments_of_a_whole_response_are_an_invalid_call() -> None:
+    from langchain_wandb._chunks import response_to_result
+
+    call = {"id": "t1", "type": "function", "function": {"name": "f", "arguments": DEEP}}
+    data = {"id": "r1", "choices": [{"index": 0, "message": {"tool_calls": [call]}}]}
+    message = response_to_result(data).generations[0].message
+    assert isinstance(message, AIMessage)
+    assert message.tool_calls == []
+    assert [(c["name"], c["args"]) for c in message.invalid_tool_calls] == [("f", DEEP)]
+
+
+@pytest.mark.usefixtures("decoders")
+@pytest.mark.parametrize("text", [DEEP, DEEP[:-1]], ids=["whole", "cut-off"])
+def test_deep_streamed_arguments_are_an_invalid_call(text: str) -> None:
+    from langchain_wandb._chunks import (
+        StreamState,
+        chunk_to_generation,
+        is_cut_off_object,
+        merge_strictly,
+    )
+
+    state = StreamState()
+    delta = {"tool_calls": [{"index": 0, "id": "t1", "function": {"name": "f", "arguments": text}}]}
+    first = chunk_to_generation({"choices": [{"delta": delta}]}, state)
+    last = chunk_to_generation({"choices": [{"delta": {}, "finish_reason": "tool_calls"}]}, state)
+    assert first is not None
+    assert last is not None
+    assert isinstance(is_cut_off_object(text), bool)
+    messages = [first.message, last.message]
+    merged = merge_strictly([m for m in messages if isinstance(m, AIMessageChunk)])
+    assert merged.tool_calls == []
+    assert [c["args"] for c in merged.invalid_tool_calls] == [text]
+
+
+@pytest.mark.usefixtures("decoders")
+def test_a_deep_stream_event_is_malformed_data_quoted_short() -> None:
+    from langchain_wandb._errors import MalformedResponseError
+    from langchain_wandb._sse import StreamState, decode_stream
+
+    event = b"data: " + json.dumps({"choices": []})[:-1].encode() + b', "x": ' + DEEP.encode()
+    with pytest.raises(MalformedResponseError, match="malformed JSON") as caught:
+        list(decode_stream([event + b"}\n\n"], StreamState()))
+    assert len(str(caught.value)) < 400
