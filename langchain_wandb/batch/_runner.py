@@ -107,10 +107,18 @@ class _Run:
         self.stopping = False  # start no more rows
         self.cancel = asyncio.Event()  # and cancel those in flight
 
-    def stop(self, reason: str, *, cancel: bool, error: BaseException | None = None) -> None:
+    def stop(
+        self,
+        reason: str,
+        *,
+        cancel: bool,
+        error: BaseException | None = None,
+        interrupted: bool = False,
+    ) -> None:
         """Start no more rows; with `cancel`, abandon those in flight (they run on resume)."""
         if self.summary.stop_reason is None:
             self.summary.stop_reason, self.summary.stop_error = reason, error
+            self.summary.interrupted = interrupted
         self.stopping = True
         if cancel:
             self.cancel.set()
@@ -292,6 +300,7 @@ def _stop_on_sigint(run: _Run) -> Iterator[None]:
             lambda: run.stop(
                 "interrupted (Ctrl-C); rows in flight were cancelled and run again on resume",
                 cancel=True,
+                interrupted=True,
             ),
         )
     except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover - Windows, threads

@@ -49,6 +49,8 @@ class BatchSummary:
     """Why the run stopped before the end (None: it read the whole input)."""
     stop_error: BaseException | None = None
     """The error that stopped it, when one did (401, 402, 403, quota 429)."""
+    interrupted: bool = False
+    """Whether Ctrl-C (SIGINT) stopped it."""
 
     @property
     def not_run(self) -> int:
