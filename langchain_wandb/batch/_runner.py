@@ -171,10 +171,11 @@ class _Run:
         """Journal a failed row, or stop the run when continuing is pointless."""
         outcome = outcome_of(error)
         if outcome == "stop":
+            # Rows in flight finish (tokens they generate are paid for); none start.
             self.stop(
-                f"{type(error).__name__}: {error}; rows in flight were cancelled and run "
-                "again on resume",
-                cancel=True,
+                f"{type(error).__name__}: {error}; rows in flight were finished, the rest "
+                "run on resume",
+                cancel=False,
                 error=error,
             )
             return
