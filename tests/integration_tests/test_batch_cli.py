@@ -116,7 +116,7 @@ def test_a_stop_error_exits_non_zero_and_prints_the_resume_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "in.jsonl"
-    rows = [{"custom_id": f"r{n}", "prompt": f"row {n}"} for n in range(5)]
+    rows: list[dict[str, Any]] = [{"custom_id": f"r{n}", "prompt": f"row {n}"} for n in range(5)]
     rows.append(
         {
             "custom_id": "broke",
@@ -140,7 +140,11 @@ def test_kill_9_mid_run_then_resume_loses_nothing_and_repeats_nothing(tmp_path: 
     for _ in range(2):  # killed twice at different points
         process = start(str(source), "-o", str(output), "--in-flight", "8")
         target = lines_in(output) + 15
-        assert wait_until(lambda target=target: lines_in(output) >= target, 60)
+
+        def far_enough(target: int = target) -> bool:
+            return lines_in(output) >= target
+
+        assert wait_until(far_enough, 60)
         process.send_signal(signal.SIGKILL)
         process.wait()
         assert process.returncode == -signal.SIGKILL
