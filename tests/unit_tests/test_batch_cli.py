@@ -34,6 +34,8 @@ def test_the_chat_cli_points_to_batch(capsys: pytest.CaptureFixture[str]) -> Non
     [
         (["--max-cost", "-1"], "--max-cost"),
         (["--max-cost", "lots"], "--max-cost"),
+        (["--max-cost", "inf"], "--max-cost"),
+        (["--in-flight", "many"], "--in-flight"),
         (["--in-flight", "0"], "--in-flight"),
         (["--max-concurrency", "0"], "--max-concurrency"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,17 @@ def test_journal_appends_whole_lines(tmp_path: Path) -> None:
     journal.write(FAILED)
     journal.close()
     assert output.read_bytes() == ANSWERED + FAILED
+
+
+def test_a_short_write_is_finished(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    output = tmp_path / "out.jsonl"
+    journal = Journal(output)
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, data[:10]))
+    journal.write(ANSWERED)
+    monkeypatch.setattr(os, "write", real_write)
+    journal.close()
+    assert output.read_bytes() == ANSWERED
 
 
 SETTINGS = {"model": "m", "params": {"temperature": 0.5}}
