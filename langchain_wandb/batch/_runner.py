@@ -66,6 +66,11 @@ def scan_input(path: Path) -> int:
     return total
 
 
+def count_done(path: Path, done: IdSet) -> int:
+    """How many of the input's rows are done already (for the progress bar's start)."""
+    return sum(custom_id_of(line, raw) in done for line, raw in numbered_lines(path))
+
+
 def settings_of(llm: ChatWandbInference, *, row_models: bool) -> dict[str, Any]:
     """The settings that shape answers, as recorded next to the output."""
     settings = {
@@ -141,7 +146,7 @@ class _Run:
             if isinstance(row, BadRow):
                 self.journal.write(dumps(bad_input_record(row.custom_id, row.problem)))
                 self.summary.add_bad_line(row.line)
-                self.progress.update(self.summary, self.llm.concurrency)
+                self.progress.update(self.summary)
                 continue
             await queue.put(row)
         for _ in range(workers):
@@ -165,7 +170,7 @@ class _Run:
             self.record_error(row, error)
         else:
             self.record_answer(row, message)
-        self.progress.update(self.summary, self.llm.concurrency)
+        self.progress.update(self.summary)
 
     def record_error(self, row: Row, error: BaseException) -> None:
         """Journal a failed row, or stop the run when continuing is pointless."""
@@ -258,7 +263,8 @@ async def arun(
     existing = read_existing(target)
     summary = BatchSummary(output_path=target, total=total)
     journal = Journal(target)
-    display = make_progress(progress, total, 0, progress_stream)
+    before = count_done(source, existing.done) if progress and len(existing.done) else 0
+    display = make_progress(progress, total, before, lambda: llm.concurrency, progress_stream)
     run = _Run(llm, summary, journal, display, max_cost=max_cost, row_models=row_models)
     try:
         with _stop_on_sigint(run):

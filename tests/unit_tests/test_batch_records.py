@@ -220,9 +220,9 @@ _GOVERNOR = SimpleNamespace(limit=8, in_flight=5, queued=0)
 
 
 def test_progress_off_shows_nothing() -> None:
-    assert isinstance(make_progress(False, 10, 0, io.StringIO()), NoProgress)
+    assert isinstance(make_progress(False, 10, 0, lambda: _GOVERNOR, io.StringIO()), NoProgress)
     quiet = NoProgress()
-    quiet.update(BatchSummary(output_path=Path("o")), _GOVERNOR)
+    quiet.update(BatchSummary(output_path=Path("o")))
     quiet.close()
 
 
@@ -231,12 +231,12 @@ def test_progress_bar_shows_done_total_failures_tokens_dollars_and_governor() ->
     summary = BatchSummary(output_path=Path("o"), total=2)
     summary.add_answer(_answer(cost={"total": 0.5}))
     summary.failed = 1
-    bar = make_progress(True, 2, 0, stream)
-    bar.update(summary, _GOVERNOR)
-    bar.update(summary, _GOVERNOR)
+    bar = make_progress(True, 3, 1, lambda: _GOVERNOR, stream)
+    bar.update(summary)
+    bar.update(summary)
     bar.close()
     shown = stream.getvalue()
-    assert "2/2" in shown
+    assert "3/3" in shown  # one row was done before the run
     assert "fail 1 | tok 17 | $0.5000 | in flight 5/8" in shown
 
 
@@ -245,10 +245,10 @@ def test_progress_without_tqdm_is_one_plain_line(monkeypatch: pytest.MonkeyPatch
     stream = io.StringIO()
     summary = BatchSummary(output_path=Path("o"), total=1)
     summary.add_answer(_answer())
-    line = make_progress(True, 1, 0, stream)
-    line.update(summary, SimpleNamespace(limit=None, in_flight=0, queued=0))
+    line = make_progress(True, 2, 1, lambda: SimpleNamespace(limit=None, in_flight=0), stream)
+    line.update(summary)
     line.close()
-    assert "1/1 rows" in stream.getvalue()
+    assert "2/2 rows" in stream.getvalue()
     assert "$0.0000+? | in flight 0/-" in stream.getvalue()  # unpriced rows: not a bare 0
 
 
