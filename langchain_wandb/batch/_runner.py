@@ -246,7 +246,8 @@ async def arun(
         What happened: counts by outcome, tokens, cost, time and why it stopped.
 
     Raises:
-        InputError: If the input cannot be read or repeats a `custom_id` (nothing is run).
+        InputError: If the input cannot be read, repeats a `custom_id` or is the output
+            (nothing is run).
         OutputError: If the output is damaged, or was written with other settings.
         ValueError: If `max_in_flight` < 1 or `max_cost` is negative.
 
@@ -257,23 +258,39 @@ async def arun(
         raise ValueError(f"max_cost must be a number of USD >= 0, got {max_cost!r}.")
     started = time.monotonic()
     source, target = Path(input_path), Path(output_path)
-    total = scan_input(source)
     settings = settings_of(llm, row_models=row_models)
-    check_settings(target, settings, allow_changed=allow_changed_settings)
-    existing = read_existing(target)
+    # File work before the run, off the event loop (a large input takes a while to scan).
+    total, done, before = await asyncio.to_thread(
+        _prepare, source, target, settings, allow_changed_settings, count=progress
+    )
     summary = BatchSummary(output_path=target, total=total)
     journal = Journal(target)
-    before = count_done(source, existing.done) if progress and len(existing.done) else 0
     display = make_progress(progress, total, before, lambda: llm.concurrency, progress_stream)
     run = _Run(llm, summary, journal, display, max_cost=max_cost, row_models=row_models)
     try:
         with _stop_on_sigint(run):
-            await _run_all(run, source, existing.done, max_in_flight)
+            await _run_all(run, source, done, max_in_flight)
     finally:
         journal.close()
         display.close()
         summary.wall_time = time.monotonic() - started
     return summary
+
+
+def _prepare(
+    source: Path, target: Path, settings: dict[str, Any], allow_changed: bool, *, count: bool
+) -> tuple[int, IdSet, int]:
+    """Check the input and the output; (rows in the input, ids done, how many of them).
+
+    The input is checked first, so that a refused input leaves the output untouched.
+    """
+    if target.exists() and source.exists() and target.samefile(source):
+        raise InputError(f"the output {str(target)!r} is the input file; name another output.")
+    total = scan_input(source)
+    check_settings(target, settings, allow_changed=allow_changed)
+    existing = read_existing(target)
+    before = count_done(source, existing.done) if count and len(existing.done) else 0
+    return total, existing.done, before
 
 
 async def _run_all(run: _Run, source: Path, done: IdSet, workers: int) -> None:

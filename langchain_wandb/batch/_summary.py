@@ -114,7 +114,7 @@ class BatchSummary:
             f"tokens: {self.input_tokens} in ({self.cached_tokens} cached), "
             f"{self.output_tokens} out ({self.reasoning_tokens} reasoning)"
         )
-        lines.append(f"cost: {self.cost_text()}; wall time {self.wall_time:.1f} s")
+        lines.append(f"cost of this run: {self.cost_text()}; wall time {self.wall_time:.1f} s")
         if self.stop_reason:
             lines.append(f"stopped: {self.stop_reason}")
         return "\n".join(lines)

@@ -86,7 +86,7 @@ def test_offline_run_says_so_and_writes_the_summary(
     assert "WANDB_API_KEY is not set" in err
     assert "emulator" in err
     assert "rows: 2 in input, 0 done before, 2 answered" in err
-    assert "cost: unknown" in err  # no price: never "$0"
+    assert "cost of this run: unknown" in err  # no price: never "$0"
     assert "resume with" not in err
     assert sorted(answered_ids(output)) == ["line-1", "line-2"]
 

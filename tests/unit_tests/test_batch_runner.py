@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from langchain_wandb import ChatWandbInference
-from langchain_wandb.batch import run
+from langchain_wandb.batch import InputError, run
 from langchain_wandb.batch._journal import Journal
 from langchain_wandb.batch._runner import settings_of
 
@@ -60,3 +60,11 @@ def test_an_output_that_cannot_be_written_is_raised_not_swallowed(
     monkeypatch.setattr(Journal, "write", disk_full)
     with pytest.raises(OSError, match="No space left"):
         run(_llm(), source, tmp_path / "out.jsonl")
+
+
+def test_the_input_cannot_be_the_output(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("a prompt\n")
+    with pytest.raises(InputError, match="is the input file"):
+        run(_llm(), source, tmp_path / "." / "in.jsonl")
+    assert source.read_text() == "a prompt\n"
