@@ -169,22 +169,21 @@ def overhead(args: argparse.Namespace, source: Path, scratch: str) -> None:
 
 # -- memory ------------------------------------------------------------------------------
 def memory(args: argparse.Namespace) -> None:
-    """Peak RSS of a fresh process per input size; growth from the smallest to the largest."""
+    """Peak RSS of a fresh process per input size; growth from the smallest to the largest.
+
+    With `--stub`, the model answers in-process without HTTP (a canned reply, real usage
+    fields): the runner's own memory (input, ids, output, tasks) at sizes the emulator
+    cannot serve in reasonable time on a small machine.
+    """
     with tempfile.TemporaryDirectory() as scratch, emulator() as url:
         peaks: dict[int, dict[str, float]] = {}
         for rows in args.rows:
             source = write_rows(Path(scratch) / f"in{rows}.jsonl", rows)
             started = time.perf_counter()
+            target = "stub" if args.stub else url
+            command = ["-m", "benchmarks.bench_batch", "_measure", target, str(source)]
             result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.bench_batch",
-                    "_measure",
-                    url,
-                    str(source),
-                    str(source) + ".out",
-                ],
+                [sys.executable, *command, str(source) + ".out"],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
@@ -193,7 +192,8 @@ def memory(args: argparse.Namespace) -> None:
             peaks[rows] = json.loads(result.stdout.splitlines()[-1])
             wall = time.perf_counter() - started
             print(
-                f"{rows:>9} rows: peak RSS {peaks[rows]['peak_mb']:7.1f} MB, before the run "
+                f"{rows:>9} rows ({'stub model' if args.stub else 'emulator'}): peak RSS "
+                f"{peaks[rows]['peak_mb']:7.1f} MB, before the run "
                 f"{peaks[rows]['start_mb']:6.1f} MB, {rows / wall:6.0f} rows/s"
             )
         small, large = min(peaks), max(peaks)
@@ -201,11 +201,28 @@ def memory(args: argparse.Namespace) -> None:
         print(f"RSS growth {small} -> {large} rows: {growth:.1f} MB (target <= 50 MB at 1M)")
 
 
+def stub_model() -> Any:
+    """A model that answers at once, in-process: usage and metadata like a real answer."""
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    from langchain_wandb import ChatWandbInference
+
+    class Stub(ChatWandbInference):
+        async def _agenerate(self, *args: Any, **kwargs: Any) -> ChatResult:
+            usage = {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5}
+            metadata = {"id": "chatcmpl-x", "model_name": MODEL, "finish_reason": "stop"}
+            message = AIMessage("ok", usage_metadata=usage, response_metadata=metadata)
+            return ChatResult(generations=[ChatGeneration(message=message)])
+
+    return Stub(api_key="stub", model=MODEL, streaming=False)
+
+
 def _measure(url: str, source: str, output: str) -> None:
     """(child) Run the batch and print peak RSS as JSON."""
     from langchain_wandb.batch import run
 
-    llm = model(url)
+    llm = stub_model() if url == "stub" else model(url)
     start_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary = run(llm, source, output, max_in_flight=64)
     assert summary.complete, summary.text()
@@ -267,6 +284,7 @@ def main() -> None:
     speed.add_argument("--skip-wall", action="store_true", help="only the overhead part")
     size = parts.add_parser("memory", help="peak RSS against input size")
     size.add_argument("--rows", type=int, nargs="+", default=[10_000, 200_000])
+    size.add_argument("--stub", action="store_true", help="an in-process model, no HTTP")
     crash = parts.add_parser("kill", help="kill -9 at random moments, then resume")
     crash.add_argument("--repeat", type=int, default=20)
     crash.add_argument("-n", type=int, default=2000, help="rows per run")
