@@ -5,7 +5,7 @@ in the same run:
 
     python -m benchmarks.bench_batch throughput [-n 10000 --limit 8 --hold 0.02]
     python -m benchmarks.bench_batch memory [--rows 10000 200000]
-    python -m benchmarks.bench_batch kill [--repeat 20 -n 2000 --hold 0.02]
+    python -m benchmarks.bench_batch kill [--repeat 20 -n 1000 --hold 0.02]
 
 The emulator runs in its own process (`python -m langchain_wandb.testing`), so its CPU
 and its memory (it records every request) are not the runner's.
@@ -16,8 +16,9 @@ and its memory (it records every request) are not the runner's.
   of the same rows with the same model, with no hold (client CPU only).
 - memory: peak RSS of a fresh process running `batch.run` over N rows of small replies;
   growth from the smallest N to the largest. Target <= 50 MB from 10k to 1M rows.
-- kill: start the CLI, `kill -9` it at a random moment, resume; repeated. Counts rows
-  lost and rows written twice (target 0 and 0).
+- kill: start the CLI, `kill -9` it once a random number of rows is written (or at a
+  random moment of start-up), resume; repeated. Counts rows lost and rows written twice
+  (target 0 and 0).
 """
 
 from __future__ import annotations
@@ -245,7 +246,13 @@ def kill(args: argparse.Namespace) -> None:
             command = [sys.executable, "-m", "langchain_wandb", "batch", str(source)]
             command += ["-o", str(output), "--quiet", "--in-flight", str(args.in_flight)]
             process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.5, args.max_wait))
+            # A random row of the run (or, one time in five, a random moment of start-up).
+            target = rng.randint(1, args.n - 1) if rng.random() < 0.8 else 0
+            if target:
+                while _lines(output) < target and process.poll() is None:
+                    time.sleep(0.005)
+            else:
+                time.sleep(rng.uniform(0.1, args.max_wait))
             process.send_signal(signal.SIGKILL)
             process.wait()
             before = output.read_bytes() if output.exists() else b""
@@ -268,6 +275,13 @@ def kill(args: argparse.Namespace) -> None:
     print(f"{args.repeat} kills: {lost_total} rows lost, {repeated_total} rows repeated")
 
 
+def _lines(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
 def main() -> None:
     """Parse the part to run and its options."""
     if sys.argv[1:2] == ["_measure"]:
@@ -287,10 +301,10 @@ def main() -> None:
     size.add_argument("--stub", action="store_true", help="an in-process model, no HTTP")
     crash = parts.add_parser("kill", help="kill -9 at random moments, then resume")
     crash.add_argument("--repeat", type=int, default=20)
-    crash.add_argument("-n", type=int, default=2000, help="rows per run")
+    crash.add_argument("-n", type=int, default=1000, help="rows per run")
     crash.add_argument("--hold", type=float, default=0.02, help="seconds each request is held")
     crash.add_argument("--in-flight", type=int, default=8, help="the CLI's --in-flight")
-    crash.add_argument("--max-wait", type=float, default=5.0, help="latest kill, seconds")
+    crash.add_argument("--max-wait", type=float, default=3.0, help="latest start-up kill, seconds")
     crash.add_argument("--seed", type=int, default=20)
     args = parser.parse_args()
     {"throughput": throughput, "memory": memory, "kill": kill}[args.part](args)
