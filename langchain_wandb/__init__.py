@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     )
     from langchain_wandb._governor import ConcurrencySnapshot
     from langchain_wandb._tools import OutputTruncatedError
+    from langchain_wandb.callbacks import get_wandb_callback
     from langchain_wandb.chat_models import ChatWandbInference
-    from langchain_wandb.models import WandbModel
+    from langchain_wandb.models import ModelPrice, WandbModel
 
 __version__ = "0.2.0"
 
@@ -30,12 +31,14 @@ _HOMES = {
     "ConcurrencySnapshot": "langchain_wandb._governor",
     "EventTooLargeError": "langchain_wandb._errors",
     "MalformedResponseError": "langchain_wandb._errors",
+    "ModelPrice": "langchain_wandb.models",
     "NoAnswerError": "langchain_wandb._errors",
     "OutputTruncatedError": "langchain_wandb._tools",
     "StreamEndedEarlyError": "langchain_wandb._errors",
     "StreamTimeoutError": "langchain_wandb._errors",
     "WandbModel": "langchain_wandb.models",
     "WandbStreamError": "langchain_wandb._errors",
+    "get_wandb_callback": "langchain_wandb.callbacks",
 }
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "ConcurrencySnapshot",
     "EventTooLargeError",
     "MalformedResponseError",
+    "ModelPrice",
     "NoAnswerError",
     "OutputTruncatedError",
     "StreamEndedEarlyError",
@@ -50,6 +54,7 @@ __all__ = [
     "WandbModel",
     "WandbStreamError",
     "__version__",
+    "get_wandb_callback",
 ]
 
 

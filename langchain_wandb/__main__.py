@@ -184,10 +184,18 @@ def _report(merged: Any, first_token: float | None, total: float, err: TextIO) -
         f"finish {meta.get('finish_reason', '?')}",
         f"tokens in {usage.get('input_tokens', '?')} / out {usage.get('output_tokens', '?')}"
         + (f" (reasoning {reasoning})" if reasoning is not None else ""),
+        _cost_text(meta.get("cost")) if usage else "cost unknown (no usage)",
         f"first token {first_token:.2f} s" if first_token is not None else "no tokens",
         f"total {total:.2f} s",
     ]
     print("-- " + ", ".join(parts), file=err)
+
+
+def _cost_text(cost: dict[str, Any] | None) -> str:
+    if cost is None:
+        return "cost unknown (no price for this model)"
+    as_of = f"prices of {cost['prices_as_of']}" if cost["prices_as_of"] else "your prices"
+    return f"cost ${cost['total']:.6f} ({as_of})"
 
 
 def _report_concurrency(llm: ChatWandbInference, err: TextIO) -> None:

@@ -1,9 +1,12 @@
-"""How many requests to keep in flight per (base URL, project, model): queue the rest.
+"""How many requests to keep in flight per W&B limit: queue the rest.
 
 W&B Inference limits requests in flight, not requests per minute; over the limit it
-answers 429. One `_Pool` per (base URL, project, model) in this process counts the
-requests in flight for that target, queues the others FIFO, and (when adaptive) learns
-the limit:
+answers 429. A limit belongs to a model within a project or a user (a key), and its 429
+may say which ("...-project limit reached", "per-user"). A `Target` (base URL, key
+fingerprint, project, model) starts in a pool of its own; once a 429 states the scope, it
+joins the pool of that scope (every key on the project, or every project of the key).
+One `_Pool` per pool key in this process counts the requests in flight, queues the
+others FIFO, and (when adaptive) learns the limit:
 
 - it starts at `INITIAL_LIMIT` and, while requests are waiting on it, grows by one per
   admitted request (doubling per round trip), until W&B first refuses one;
@@ -14,6 +17,14 @@ the limit:
   hammered), then queues again ahead of new requests;
 - after that, every `max(32, 8 x limit)` requests admitted while the limit was full, it
   tries one more.
+
+Only a limit W&B has shown (a concurrency 429) or the user set may be blamed when a
+request's time runs out in the queue: the starting guess is ours, so a request that
+waited on it ends in a plain timeout.
+
+Where the pools live is a `GovernorBackend`'s business: `InProcessBackend` (the default)
+keeps them in this process; `langchain_wandb.ray.RayGovernorBackend` leases slots from a
+named Ray actor so that every worker shares one limit.
 
 Several `Governor` handles (one per model instance configuration) share a pool: the
 server counts all of them together. A request is sent only while the pool's in-flight
@@ -27,6 +38,7 @@ oldest waiter (no lost wake-ups, no busy waiting). A forked child starts empty.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import os
@@ -35,6 +47,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
 
 logger = logging.getLogger("langchain_wandb")
 
@@ -44,6 +57,47 @@ _MIN_PROBE_INTERVAL = 32
 _PROBE_WINDOWS = 8
 
 
+Scope = Literal["project", "user"]
+"""What a W&B concurrency limit counts: one project's requests to a model (every key on
+it), or one user's (key's) requests to a model (every project used with that key)."""
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A short, salted, one-way fingerprint of an API key: pools tell keys apart by it.
+
+    12 hex digits of a keyed BLAKE2b hash: the same in every process (so workers of one
+    key share a pool), and the key cannot be read back from it.
+    """
+    digest = hashlib.blake2b(api_key.encode(), digest_size=6, key=b"langchain-wandb/pool")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where requests go, as W&B counts them: endpoint, key (fingerprint), project, model."""
+
+    base_url: str
+    key: str
+    """`key_fingerprint(api_key)`, never the key itself."""
+    project: str | None
+    """The `OpenAI-Project` sent, or None (the key's default project)."""
+    model: str
+
+    def pool_key(self, scope: Scope | None) -> tuple[str, ...]:
+        """The pool this target's requests count against under `scope` (None: not known)."""
+        base = self.base_url.rstrip("/")
+        if scope == "user":
+            return ("user", base, self.key, self.model)
+        if scope == "project" and self.project is not None:
+            return ("project", base, self.project, self.model)
+        # Unknown scope, or the key's default project (known only to W&B): the narrowest.
+        return ("target", base, self.key, self.project or "", self.model)
+
+    def describe(self) -> str:
+        """The model and project, for logs (never the key)."""
+        return self.model if self.project is None else f"{self.model} (project {self.project})"
+
+
 @dataclass(frozen=True)
 class ConcurrencySnapshot:
     """What a governor is doing right now (for progress displays and logs)."""
@@ -51,20 +105,35 @@ class ConcurrencySnapshot:
     limit: int | None
     """Requests allowed in flight now for this configuration; None means no limit."""
     in_flight: int
-    """Requests in flight to this (base URL, project, model) from this process."""
+    """Requests in flight to this pool (from this process, or every worker of a shared
+    backend)."""
     queued: int
     """Requests waiting for a slot."""
     cap: int | None
     """The hard cap set by the user (`max_concurrency`); None when not set."""
     learned: bool
     """True once W&B has refused a request for concurrency and the limit was lowered to fit."""
+    scope: Scope | None = None
+    """The scope a W&B 429 stated for this limit; None until one did."""
+
+    @property
+    def known(self) -> bool:
+        """Whether the limit in force was shown by W&B (a 429) or set by the user.
+
+        Otherwise it is only the adaptive starting guess, which nothing may be blamed on.
+        """
+        return self.learned or (self.cap is not None and self.limit == self.cap)
 
 
 class ConcurrencyLimitTimeout(Exception):  # noqa: N818 - reads as what happened
-    """The request's total timeout ran out while it waited for a concurrency slot."""
+    """The request's total timeout ran out while it waited for (or just after) a slot."""
 
-    def __init__(self, snapshot: ConcurrencySnapshot, waited: float) -> None:
-        """Say the limit, the in-flight count and how long the request waited."""
+    def __init__(self, snapshot: ConcurrencySnapshot, waited: float, *, queued: bool) -> None:
+        """Say the limit, the in-flight count and how long the request waited.
+
+        `queued`: whether the request waited in the queue at all; only then, and only for a
+        limit W&B showed or the user set (`blamed`), does the message name the limit.
+        """
         self.limit = snapshot.limit
         """The limit in force when the request gave up."""
         self.in_flight = snapshot.in_flight
@@ -73,6 +142,15 @@ class ConcurrencyLimitTimeout(Exception):  # noqa: N818 - reads as what happened
         """Requests still waiting when the request gave up."""
         self.waited = waited
         """Seconds the request spent waiting for a slot (and backing off after refusals)."""
+        self.blamed = queued and snapshot.known
+        """Whether a limit W&B showed or the user set is what the request waited for."""
+        if not self.blamed:
+            super().__init__(
+                f"The request's timeout ran out after {waited:.1f} s with {snapshot.in_flight}"
+                " requests in flight to this model and none refused for concurrency (no "
+                "W&B concurrency limit is known): W&B did not answer in time."
+            )
+            return
         limit = "no limit" if snapshot.limit is None else f"limit {snapshot.limit}"
         kind = "learned from W&B's 429s" if snapshot.learned else "set"
         super().__init__(
@@ -83,17 +161,69 @@ class ConcurrencyLimitTimeout(Exception):  # noqa: N818 - reads as what happened
         )
 
 
+@runtime_checkable
+class SlotHandle(Protocol):
+    """Permission to have one request in flight, from any backend."""
+
+    position: int
+    """How many requests were in flight (this one included) when it was granted."""
+    queued: bool
+    """Whether the request waited in the queue for it."""
+
+    def release(self) -> None:
+        """Free the slot; later calls do nothing."""
+
+
+@runtime_checkable
+class GovernorHandle(Protocol):
+    """Admission for one target and configuration: what the retry loop talks to."""
+
+    cap: int | None
+    adaptive: bool
+
+    def acquire(self, deadline: float, *, previous: SlotHandle | None = None) -> SlotHandle | None:
+        """Block until a slot is free or `deadline` (`time.monotonic()`) passes (None)."""
+
+    async def aacquire(
+        self, deadline: float, *, previous: SlotHandle | None = None
+    ) -> SlotHandle | None:
+        """Async `acquire`: waits without blocking the loop; cancellation frees the slot."""
+
+    def admitted(self, slot: SlotHandle | None = None) -> None:
+        """The request holding `slot` was accepted by W&B."""
+
+    def refused(self, slot: SlotHandle, scope: Scope | None = None) -> None:
+        """W&B refused the request in `slot` for concurrency (for `scope`, if it said)."""
+
+    def snapshot(self) -> ConcurrencySnapshot:
+        """The limit in force, in-flight and queued counts."""
+
+
+@runtime_checkable
+class GovernorBackend(Protocol):
+    """Where pools live: this process (`InProcessBackend`), a Ray actor, a Dask semaphore...
+
+    A backend must be picklable (a model sent to workers carries it) and build whatever it
+    connects to lazily, on first use in each process.
+    """
+
+    def governor(self, target: Target, *, cap: int | None, adaptive: bool) -> GovernorHandle:
+        """The handle admitting requests to `target` with this cap and adaptivity."""
+
+
 class Slot:
     """Permission to have one request in flight; free it with `release()` (idempotent)."""
 
-    __slots__ = ("_pool", "_released", "position")
+    __slots__ = ("_pool", "_released", "position", "queued")
 
-    def __init__(self, pool: _Pool, position: int) -> None:
+    def __init__(self, pool: _Pool, position: int, *, queued: bool = False) -> None:
         """A slot of `pool`, granted as the `position`-th request in flight."""
         self._pool = pool
         self._released = False
         self.position = position
         """How many requests were in flight (this one included) when it was granted."""
+        self.queued = queued
+        """Whether the request waited in the queue for it."""
 
     def release(self) -> None:
         """Free the slot; later calls do nothing."""
@@ -165,6 +295,9 @@ class _Pool:
         `previous` (a refused request's slot) is handed back in the same step, and the
         request queues ahead of new ones: it has waited longest.
         """
+        if previous is not None and previous._pool is not self:
+            previous.release()  # the target moved to its scope's pool meanwhile
+            previous = None
         with self.lock:
             if previous is not None and not previous._released:
                 previous._released = True
@@ -226,7 +359,7 @@ class _Pool:
                 break
             queue.popleft()
             self.in_flight += 1
-            waiter.slot = Slot(self, self.in_flight)
+            waiter.slot = Slot(self, self.in_flight, queued=True)
             woken.append(waiter)
         return woken
 
@@ -244,12 +377,17 @@ class _Pool:
                     self.release(waiter.slot)
 
     # -- learning ---------------------------------------------------------------------
-    def admitted(self) -> None:
-        """A request was accepted: if the limit was what held requests back, raise it."""
+    def admitted(self, position: int | None = None) -> None:
+        """A request was accepted: if the limit was what held requests back, raise it.
+
+        `position`: the in-flight count when its slot was granted, for a caller whose
+        report arrives late (a remote worker); None: the count now.
+        """
         with self.lock:
-            if self.in_flight >= self.proven:
-                self.proven, self.doubts = self.in_flight, 0
-            if self.in_flight < self.window:
+            count = self.in_flight if position is None else position
+            if count >= self.proven:
+                self.proven, self.doubts = count, 0
+            if count < self.window:
                 return  # demand, not the limit, decided how many were in flight
             if not self.learned or self.window < self.proven:
                 self.window += 1
@@ -287,7 +425,14 @@ class _Pool:
                 old,
             )
 
-    def snapshot(self, cap: int | None, adaptive: bool) -> ConcurrencySnapshot:
+    def inherit(self, other: _Pool) -> None:
+        """Start from what `other` learned (a new pool for a scope W&B just stated)."""
+        with other.lock:
+            self.window, self.learned, self.proven = other.window, other.learned, other.proven
+
+    def snapshot(
+        self, cap: int | None, adaptive: bool, scope: Scope | None = None
+    ) -> ConcurrencySnapshot:
         with self.lock:
             limit = self.limit_for(cap, adaptive)
             return ConcurrencySnapshot(
@@ -296,42 +441,50 @@ class _Pool:
                 queued=len(self.requeued) + len(self.waiting),
                 cap=cap,
                 learned=self.learned and adaptive,
+                scope=scope,
             )
 
 
 class Governor:
-    """Admission to one (base URL, project, model) for one configuration (cap, adaptive)."""
+    """Admission to one target for one configuration (cap, adaptive), in this process."""
 
-    __slots__ = ("_pool", "adaptive", "cap")
+    __slots__ = ("adaptive", "cap", "target")
 
-    def __init__(self, pool: _Pool, cap: int | None, adaptive: bool) -> None:
-        """A handle on `pool` that admits while in flight < `cap` (and the learned limit)."""
-        self._pool = pool
+    def __init__(self, target: Target, cap: int | None, adaptive: bool) -> None:
+        """A handle that admits while in flight < `cap` (and the learned limit)."""
+        self.target = target
+        """Where the requests go (the pool follows the scope W&B states)."""
         self.cap = cap
         """The hard cap on requests in flight; None for none."""
         self.adaptive = adaptive
         """Whether concurrency 429s lower the limit (and requests obey the learned limit)."""
 
-    def acquire(self, deadline: float, *, previous: Slot | None = None) -> Slot | None:
+    @property
+    def _pool(self) -> _Pool:
+        return _pool_of(self.target)
+
+    def acquire(self, deadline: float, *, previous: SlotHandle | None = None) -> Slot | None:
         """Wait (blocking) for a slot until `deadline` (`time.monotonic()`); None if it passed.
 
         `previous`, the slot of a request W&B refused, is handed back as the request
         queues again, ahead of new requests.
         """
-        found = self._pool.take(self.cap, self.adaptive, previous, self._thread_waiter)
+        pool = self._pool
+        found = pool.take(self.cap, self.adaptive, _own(previous), self._thread_waiter)
         if isinstance(found, Slot):
             return found
         assert found.event is not None
         try:
             found.event.wait(_seconds_until(deadline))
         except BaseException:  # interrupted: free only a slot granted to this waiter
-            self._pool.give_up(found, keep=False)
+            pool.give_up(found, keep=False)
             raise
-        return self._pool.give_up(found, keep=True)
+        return pool.give_up(found, keep=True)
 
-    async def aacquire(self, deadline: float, *, previous: Slot | None = None) -> Slot | None:
+    async def aacquire(self, deadline: float, *, previous: SlotHandle | None = None) -> Slot | None:
         """Async `acquire`: the task waits without blocking its loop; cancellation-safe."""
-        found = self._pool.take(self.cap, self.adaptive, previous, self._task_waiter)
+        pool = self._pool
+        found = pool.take(self.cap, self.adaptive, _own(previous), self._task_waiter)
         if isinstance(found, Slot):
             return found
         assert found.future is not None
@@ -342,9 +495,9 @@ class Governor:
         except TimeoutError:
             pass
         except BaseException:  # cancelled: free only a slot granted to this waiter
-            self._pool.give_up(found, keep=False)
+            pool.give_up(found, keep=False)
             raise
-        return self._pool.give_up(found, keep=True)
+        return pool.give_up(found, keep=True)
 
     def _thread_waiter(self) -> _Waiter:
         return _Waiter(self.cap, self.adaptive)
@@ -353,47 +506,108 @@ class Governor:
         loop = asyncio.get_running_loop()
         return _Waiter(self.cap, self.adaptive, loop, loop.create_future())
 
-    def admitted(self) -> None:
-        """Report that the request holding a slot was accepted by W&B."""
-        if self.adaptive:
-            self._pool.admitted()
+    def admitted(self, slot: SlotHandle | None = None, *, late: bool = False) -> None:
+        """Report that the request holding `slot` was accepted by W&B.
 
-    def refused(self, slot: Slot) -> None:
-        """Report a concurrency 429 for the request in `slot` (which it keeps)."""
+        `late`: the report comes from another process, after other slots may have been
+        granted: judge by the slot's position rather than the count now.
+        """
         if self.adaptive:
-            self._pool.refused(slot)
+            self._pool.admitted(slot.position if late and slot is not None else None)
+
+    def refused(self, slot: SlotHandle, scope: Scope | None = None) -> None:
+        """Report a concurrency 429 for the request in `slot` (which it keeps).
+
+        A `scope` the 429 stated moves this target (and every request queued from now on)
+        to that scope's pool, which starts from what this one learned.
+        """
+        if not self.adaptive:
+            return
+        own = _own(slot)
+        assert own is not None
+        own._pool.refused(own)
+        if scope is not None and _scopes.get(self.target) != scope:
+            _follow_scope(self.target, scope, own._pool)
 
     def snapshot(self) -> ConcurrencySnapshot:
         """The current limit, in-flight and queued counts."""
-        return self._pool.snapshot(self.cap, self.adaptive)
+        return self._pool.snapshot(self.cap, self.adaptive, _scopes.get(self.target))
 
 
-_pools: dict[tuple[str, str | None, str], _Pool] = {}
-_governors: dict[tuple[str, str | None, str, int | None, bool], Governor] = {}
+def _own(slot: SlotHandle | None) -> Slot | None:
+    if slot is None or isinstance(slot, Slot):
+        return slot
+    msg = f"a slot of another backend ({type(slot).__name__}) cannot be used here"
+    raise TypeError(msg)
+
+
+class InProcessBackend:
+    """Pools in this process (the default): no dependency, nothing shared across processes."""
+
+    def governor(self, target: Target, *, cap: int | None, adaptive: bool) -> Governor:
+        """The in-process governor for `target` and this configuration."""
+        key = (target, cap, adaptive)
+        governor = _governors.get(key)
+        if governor is not None:
+            return governor
+        with _registry_lock:
+            return _governors.setdefault(key, Governor(target, cap, adaptive))
+
+
+IN_PROCESS = InProcessBackend()
+"""The default backend."""
+
+_pools: dict[tuple[str, ...], _Pool] = {}
+_scopes: dict[Target, Scope] = {}
+_governors: dict[tuple[Target, int | None, bool], Governor] = {}
 _registry_lock = threading.Lock()
 
 
-def governor_for(
-    base_url: str, project: str | None, model: str, *, max_concurrency: int | None, adaptive: bool
-) -> Governor:
-    """The governor for requests to `model` at `base_url` under `project`.
+def _pool_of(target: Target) -> _Pool:
+    key = target.pool_key(_scopes.get(target))
+    pool = _pools.get(key)
+    if pool is not None:
+        return pool
+    with _registry_lock:
+        return _pools.setdefault(key, _Pool(target.describe()))
 
-    Every configuration targeting the same (base URL, project, model) shares one pool
-    of in-flight requests and one learned limit (W&B counts them together); each
+
+def _follow_scope(target: Target, scope: Scope, old: _Pool) -> None:
+    """Count `target` against its `scope`'s pool from now on, seeded with what `old` knows."""
+    with _registry_lock:
+        key = target.pool_key(scope)
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = _Pool(target.describe())
+            pool.inherit(old)
+        _scopes[target] = scope
+    logger.info(
+        "W&B Inference says its concurrency limit for %s is %s: requests share one pool",
+        target.describe(),
+        "per project" if scope == "project" else "per user (key)",
+    )
+
+
+def governor_for(
+    base_url: str,
+    project: str | None,
+    model: str,
+    *,
+    max_concurrency: int | None,
+    adaptive: bool,
+    key: str = "",
+) -> Governor:
+    """The in-process governor for requests to `model` at `base_url` under `project`.
+
+    `key` is the API key's `key_fingerprint` (requests of two keys do not share a pool
+    until W&B says their limit is per project). Every configuration targeting the same
+    pool shares its in-flight count and learned limit (W&B counts them together); each
     configuration's `max_concurrency` caps how many may be in flight in that pool when
     its own requests are sent, so two instances with caps 2 and 8 never have more than
     2 in flight when a request of the first is sent.
     """
-    key = (base_url.rstrip("/"), project, model, max_concurrency, adaptive)
-    governor = _governors.get(key)
-    if governor is not None:
-        return governor
-    with _registry_lock:
-        pool = _pools.get(key[:3])
-        if pool is None:
-            name = model if project is None else f"{model} (project {project})"
-            pool = _pools[key[:3]] = _Pool(name)
-        return _governors.setdefault(key, Governor(pool, max_concurrency, adaptive))
+    target = Target(base_url.rstrip("/"), key, project, model)
+    return IN_PROCESS.governor(target, cap=max_concurrency, adaptive=adaptive)
 
 
 def _forget_after_fork() -> None:
@@ -402,6 +616,7 @@ def _forget_after_fork() -> None:
     global _registry_lock  # noqa: PLW0603 - replaced, not mutated, in the child
     _registry_lock = threading.Lock()
     _pools.clear()
+    _scopes.clear()
     _governors.clear()
 
 

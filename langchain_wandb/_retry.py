@@ -23,13 +23,19 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from langchain_wandb._governor import ConcurrencyLimitTimeout, Governor, Slot
+from langchain_wandb._governor import (
+    ConcurrencyLimitTimeout,
+    GovernorHandle,
+    Scope,
+    SlotHandle,
+)
 
 __all__ = [
     "Admitted",
     "ConcurrencyLimitTimeout",
     "RetryHook",
     "arun_with_retries",
+    "concurrency_scope",
     "is_concurrency_refusal",
     "retry_delay",
     "run_with_retries",
@@ -70,6 +76,24 @@ def is_concurrency_refusal(error: BaseException) -> bool:
     if getattr(error, "status_code", None) != 429 or _is_quota(error):
         return False
     return any(marker in _text(error) for marker in _CONCURRENCY_MARKERS)
+
+
+# The scope W&B names in a concurrency 429 (real bodies, 2026): "concurrency limit reached
+# for requests: deepseek-ai/DeepSeek-V4-Pro-project limit reached" and "concurrency limit
+# reached for requests: model "zai-org/GLM-5.3-Flash", per-user - see ...".
+_SCOPE_MARKERS: tuple[tuple[str, Scope], ...] = (
+    ("per-user", "user"),
+    ("per user", "user"),
+    ("-project limit", "project"),
+    ("per-project", "project"),
+    ("per project", "project"),
+)
+
+
+def concurrency_scope(error: BaseException) -> Scope | None:
+    """The scope a concurrency 429 states ("project" or "user"), or None if it names none."""
+    text = _text(error)
+    return next((scope for marker, scope in _SCOPE_MARKERS if marker in text), None)
 
 
 def _is_quota(error: BaseException) -> bool:
@@ -188,7 +212,7 @@ class Admitted(Generic[T]):
 
     __slots__ = ("_slot", "value")
 
-    def __init__(self, value: T, slot: Slot | None) -> None:
+    def __init__(self, value: T, slot: SlotHandle | None) -> None:
         """Wrap `value`, holding `slot` (None without a governor)."""
         self.value = value
         """What the attempt returned (the open response)."""
@@ -207,24 +231,27 @@ class Admitted(Generic[T]):
 class _Attempts:
     """Bookkeeping shared by the sync and async retry loops (no I/O of its own)."""
 
-    def __init__(self, governor: Governor | None, deadline: float) -> None:
+    def __init__(self, governor: GovernorHandle | None, deadline: float) -> None:
         self.governor = governor
         self.deadline = deadline
         self.started = time.monotonic()
         self.retries = 0
         self.refusals = 0
-        self.slot: Slot | None = None
+        self.slot: SlotHandle | None = None
 
     def remaining(self) -> float:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0 and self.governor is not None:
+            queued = self.slot is not None and self.slot.queued
             self.drop_slot()
-            raise self.timed_out()
+            raise self.timed_out(queued=queued)
         return max(remaining, 1e-3)
 
-    def timed_out(self) -> ConcurrencyLimitTimeout:
+    def timed_out(self, *, queued: bool) -> ConcurrencyLimitTimeout:
+        """Time ran out; `queued`: while (or just after) waiting in the queue for a slot."""
         assert self.governor is not None
-        return ConcurrencyLimitTimeout(self.governor.snapshot(), time.monotonic() - self.started)
+        waited = time.monotonic() - self.started
+        return ConcurrencyLimitTimeout(self.governor.snapshot(), waited, queued=queued)
 
     def drop_slot(self) -> None:
         slot, self.slot = self.slot, None
@@ -233,7 +260,7 @@ class _Attempts:
 
     def admitted(self, value: T) -> Admitted[T]:
         if self.governor is not None:
-            self.governor.admitted()
+            self.governor.admitted(self.slot)
         slot, self.slot = self.slot, None
         return Admitted(value, slot)
 
@@ -250,7 +277,7 @@ class _Attempts:
         if not is_concurrency_refusal(error):
             self.drop_slot()
             return None
-        governor.refused(slot)
+        governor.refused(slot, concurrency_scope(error))
         self.refusals += 1
         # Refused beside requests of ours in flight: the lowered limit already makes it wait
         # for one of them to finish, so the pause only covers the server's bookkeeping. Alone
@@ -258,12 +285,12 @@ class _Attempts:
         delay = _refusal_delay(error, self.refusals if slot.position == 1 else 1)
         if time.monotonic() + delay >= self.deadline:
             self.drop_slot()
-            raise self.timed_out() from error
+            raise self.timed_out(queued=True) from error
         return delay
 
-    def got_slot(self, slot: Slot | None) -> None:
+    def got_slot(self, slot: SlotHandle | None) -> None:
         if slot is None:
-            raise self.timed_out()
+            raise self.timed_out(queued=True)
         self.slot = slot
 
 
@@ -272,7 +299,7 @@ def run_with_retries(
     *,
     max_retries: int,
     deadline: float,
-    governor: Governor | None = None,
+    governor: GovernorHandle | None = None,
     on_retry: RetryHook | None = None,
 ) -> Admitted[T]:
     """Run `attempt(remaining_seconds)` until it succeeds, must not be retried, or time runs out.
@@ -294,7 +321,7 @@ def run_with_retries(
 
     """
     state = _Attempts(governor, deadline)
-    previous: Slot | None = None
+    previous: SlotHandle | None = None
     while True:
         if governor is not None:
             state.got_slot(governor.acquire(deadline, previous=previous))
@@ -327,7 +354,7 @@ async def arun_with_retries(
     *,
     max_retries: int,
     deadline: float,
-    governor: Governor | None = None,
+    governor: GovernorHandle | None = None,
     on_retry: RetryHook | None = None,
 ) -> Admitted[T]:
     """Async `run_with_retries`: `attempt` returns an awaitable; `on_retry` may be async.
@@ -336,7 +363,7 @@ async def arun_with_retries(
     during an attempt or a pause frees its slot.
     """
     state = _Attempts(governor, deadline)
-    previous: Slot | None = None
+    previous: SlotHandle | None = None
     while True:
         if governor is not None:
             state.got_slot(await governor.aacquire(deadline, previous=previous))

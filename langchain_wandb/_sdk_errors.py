@@ -303,6 +303,14 @@ def _classified(
             f"The W&B stream broke off mid-answer ({type(error).__name__}: "
             f"{redact(str(error), secret)}); the answer is incomplete."
         )
+    if isinstance(error, ConcurrencyLimitTimeout) and not error.blamed:
+        # Only W&B's own limit (a 429) or the user's cap may be blamed; the starting guess
+        # is ours, and a server that does not answer is a timeout.
+        return StreamTimeoutError(
+            f"The W&B request ran past its total timeout of {timeout:g} s before an answer "
+            f"began ({error.in_flight} requests to {model!r} in flight, none refused for "
+            "concurrency). Raise `timeout` if W&B is slow to answer."
+        )
     if isinstance(error, ConcurrencyLimitTimeout):
         refusal = error.__cause__
         said = (

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_wandb._clients import ClientConfig, async_client, sync_client
-from langchain_wandb._governor import governor_for
+from langchain_wandb._governor import IN_PROCESS, Target, key_fingerprint
 from langchain_wandb._json import json_loads
 from langchain_wandb._retry import Admitted, RetryHook, arun_with_retries, run_with_retries
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import httpx2
     import openai
 
-    from langchain_wandb._governor import Governor
+    from langchain_wandb._governor import GovernorBackend, GovernorHandle
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class RequestLimits:
     """Hard cap on requests in flight for this endpoint, project and model."""
     adaptive_concurrency: bool = True
     """Learn the server's concurrency limit from its 429s."""
+    governor_backend: GovernorBackend | None = None
+    """Where the concurrency pools live; None: in this process."""
 
 
 class DeadlineExceededError(TimeoutError):
@@ -104,14 +106,14 @@ def _post(
     )
 
 
-def governor(base_url: str, project: str | None, model: str, limits: RequestLimits) -> Governor:
-    """The concurrency governor that admits requests to `model` at `base_url` for `project`."""
-    return governor_for(
-        base_url,
-        project,
-        model,
-        max_concurrency=limits.max_concurrency,
-        adaptive=limits.adaptive_concurrency,
+def governor(config: ClientConfig, model: str, limits: RequestLimits) -> GovernorHandle:
+    """The concurrency governor for `model` as W&B counts it: endpoint, key, project, model."""
+    target = Target(
+        config.base_url.rstrip("/"), key_fingerprint(config.api_key), config.project, model
+    )
+    backend = limits.governor_backend or IN_PROCESS
+    return backend.governor(
+        target, cap=limits.max_concurrency, adaptive=limits.adaptive_concurrency
     )
 
 
@@ -139,7 +141,7 @@ def _open(
             lambda remaining: _post(client, body, _timeouts(remaining, idle)),
             max_retries=limits.max_retries,
             deadline=deadline,
-            governor=governor(config.base_url, config.project, str(body["model"]), limits),
+            governor=governor(config, str(body["model"]), limits),
             on_retry=on_retry,
         )
 
@@ -179,7 +181,7 @@ async def _aopen(
             attempt,
             max_retries=limits.max_retries,
             deadline=deadline,
-            governor=governor(config.base_url, config.project, str(body["model"]), limits),
+            governor=governor(config, str(body["model"]), limits),
             on_retry=on_retry,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
 import re
@@ -19,7 +20,10 @@ from langchain_core.language_models import (
     LanguageModelInput,
     ModelProfile,
 )
-from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.language_models.chat_models import (
+    agenerate_from_stream,
+    generate_from_stream,
+)
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -33,20 +37,23 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from langchain_wandb import _clients, _transport
 from langchain_wandb._chunks import StreamState, keep_partial, response_to_result
+from langchain_wandb._cost import add_cost
 from langchain_wandb._errors import MalformedResponseError, excerpt
 from langchain_wandb._json import json_loads
+from langchain_wandb._openai_args import check_call_options, translate_openai_args
 from langchain_wandb._request import (
     RequestOptions,
     build_body,
     check_reasoning_switch,
     reasoning_switch_is_moot,
     relaxed_tool_choice,
-    use_max_tokens,
 )
+from langchain_wandb._results import combine_llm_outputs, with_generation_info, with_openai_outputs
 from langchain_wandb._sse import adecode_stream, decode_stream
-from langchain_wandb.models import WandbModel, lookup
+from langchain_wandb.models import PriceOverrides, WandbModel, check_not_retired, lookup
 
 if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import _ChatModelBinding
     from langchain_core.tools import BaseTool
 
     from langchain_wandb._governor import ConcurrencySnapshot
@@ -91,6 +98,13 @@ class ChatWandbInference(BaseChatModel):
         base_url: Endpoint; defaults to `WANDB_INFERENCE_BASE_URL` or W&B's public URL.
         timeout: Total seconds a request may take; `stream_idle_timeout` limits silence.
         max_retries: Retries for 429/5xx/connection errors before the first byte.
+
+    Coming from ChatOpenAI:
+        Every `ChatOpenAI` argument works the same here, under its ChatOpenAI name too
+        (`openai_api_key`, `max_completion_tokens`, `request_timeout`, ...), or is refused
+        when the model is built, saying what to do instead (`organization`, `n=3`, ...).
+        A misspelt argument raises, naming the one meant. `llm_output` and
+        `generation_info` carry what ChatOpenAI's do.
 
     Errors:
         Failures raise langchain-core's typed errors (`ModelRateLimitError`,
@@ -230,6 +244,10 @@ class ChatWandbInference(BaseChatModel):
     tool-loop turn without it; gpt-oss reads it)."""
     cache_salt: str | None = None
     """W&B's prefix-cache salt: requests share cached prefixes only with the same salt."""
+    prices: PriceOverrides | None = None
+    """Your prices by model id, over the packaged snapshot, for `response_metadata["cost"]`:
+    a `ModelPrice` (USD per 1M tokens; negotiated rates), or a model id whose price
+    applies (a LoRA id mapped to its base model, as W&B bills LoRA)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request parameters; unknown constructor arguments are moved here."""
     extra_body: dict[str, Any] | None = None
@@ -265,6 +283,9 @@ class ChatWandbInference(BaseChatModel):
     """Learn W&B's per-project concurrency limit from its 429s and queue requests to
     stay under it. `False`: only `max_concurrency` applies, and a concurrency 429 is
     retried like any other (within `max_retries`)."""
+    governor_backend: Any = Field(default=None, exclude=True)
+    """Where the concurrency limit is kept (a `GovernorBackend`): None, in this process;
+    `langchain_wandb.ray.RayGovernorBackend()` shares one limit across Ray workers."""
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers sent with every request."""
     http_client: Any = Field(default=None, exclude=True)
@@ -275,21 +296,35 @@ class ChatWandbInference(BaseChatModel):
     @model_validator(mode="before")
     @classmethod
     def _move_unknown_args_to_model_kwargs(cls, values: dict[str, Any]) -> Any:
-        values = dict(values)
-        use_max_tokens(values)
-        return _build_model_kwargs(values, get_pydantic_field_names(cls))
+        # ChatOpenAI's names are renamed or refused first (see `_openai_args`).
+        fields = get_pydantic_field_names(cls)
+        return _build_model_kwargs(translate_openai_args(values, fields), fields)
 
     @model_validator(mode="after")
     def _check_model(self) -> Self:
+        check_not_retired(self.model_name)
         check_reasoning_switch(self.model_name, self.reasoning)
         info = lookup(self.model_name)
         if info.status == "deprecated":
             instead = f"; W&B recommends {info.replacement}" if info.replacement else ""
+            when = f" on {info.retired}" if info.retired else ""
+            past = bool(info.retired) and str(info.retired) <= datetime.date.today().isoformat()
+            fate = "was due to be retired" if past else "will be retired"
+            gone = " (that day has passed: W&B may answer 404)" if past else ""
             warnings.warn(
-                f"{self.model_name} is deprecated on W&B Inference and will be retired{instead}.",
+                f"{self.model_name} is deprecated on W&B Inference and {fate}{when}{instead}"
+                f"{gone}.",
                 UserWarning,
                 stacklevel=4,
             )
+        return self
+
+    @model_validator(mode="after")
+    def _streaming_true_is_the_default(self) -> Self:
+        # Said explicitly, `streaming=True` would make langchain-core run its own stream
+        # loop, whose result has no `llm_output`; our `_generate` streams the same way.
+        if self.streaming:
+            self.model_fields_set.discard("streaming")
         return self
 
     def _resolve_model_profile(self) -> ModelProfile | None:
@@ -421,6 +456,7 @@ class ChatWandbInference(BaseChatModel):
             max_retries=self.max_retries,
             max_concurrency=self.max_concurrency,
             adaptive_concurrency=self.adaptive_concurrency,
+            governor_backend=self.governor_backend,
         )
 
     def _request_body(
@@ -433,11 +469,13 @@ class ChatWandbInference(BaseChatModel):
     ) -> dict[str, Any]:
         # Absent when LangChain streams on the caller's behalf (invoke, batch, agents):
         # usage is always asked for then; `stream`/`astream` pass the field (see below).
+        check_call_options(kwargs)
         stream_usage = kwargs.pop("stream_usage", True)
         reasoning = kwargs.pop("reasoning", self.reasoning)
         send_reasoning = kwargs.pop("send_reasoning", self.send_reasoning)
         call_extra_body = kwargs.pop("extra_body", None) or {}
         model = str(kwargs.pop("model", None) or self.model_name)
+        check_not_retired(model)
         if reasoning_switch_is_moot(model, reasoning):
             warnings.warn(f"{model} does not reason; reasoning=True has no effect.", stacklevel=5)
         return build_body(
@@ -499,7 +537,9 @@ class ChatWandbInference(BaseChatModel):
             ) as chunks,
         ):
             for chunk in decode_stream(chunks, state):
+                add_cost(chunk.message, body["model"], self.prices)
                 received.append(chunk)
+                with_generation_info(chunk)
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 if not (schema and _is_closing(chunk)):
@@ -529,7 +569,9 @@ class ChatWandbInference(BaseChatModel):
                 config, body, self._limits, hook, _relaxed
             ) as chunks:
                 async for chunk in adecode_stream(chunks, state):
+                    add_cost(chunk.message, body["model"], self.prices)
                     received.append(chunk)
+                    with_generation_info(chunk)
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     if not (schema and _is_closing(chunk)):
@@ -545,8 +587,9 @@ class ChatWandbInference(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if kwargs.pop("stream", self.streaming):
-            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        if self._streams(kwargs):
+            result = generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+            return with_openai_outputs(result, self.model_name)
         body = self._request_body(messages, stop, stream=False, **kwargs)
         with self._typed_errors(body["model"]):
             data = _transport.post_json(
@@ -561,9 +604,10 @@ class ChatWandbInference(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if kwargs.pop("stream", self.streaming):
+        if self._streams(kwargs):
             stream = self._astream(messages, stop, run_manager, **kwargs)
-            return generate_from_stream(iter([chunk async for chunk in stream]))
+            result = await agenerate_from_stream(stream)
+            return with_openai_outputs(result, self.model_name)
         body = self._request_body(messages, stop, stream=False, **kwargs)
         config = self._client_config(asynchronous=True)
         hook = _retry_hook(run_manager)
@@ -600,6 +644,7 @@ class ChatWandbInference(BaseChatModel):
     ) -> ChatResult:
         result = response_to_result(data)
         message = cast("AIMessage", result.generations[0].message)
+        add_cost(message, body["model"], self.prices)
         finish_reason = message.response_metadata.get("finish_reason")
         _warn_if_thinking_ate_budget(
             str(message.response_metadata.get("model_name") or body["model"]),
@@ -615,7 +660,33 @@ class ChatWandbInference(BaseChatModel):
             from langchain_wandb._tools import parse_structured
 
             message.additional_kwargs["parsed"] = parse_structured(message, response_format)
-        return result
+        return with_openai_outputs(result, self.model_name)
+
+    def _streams(self, kwargs: dict[str, Any]) -> bool:
+        """Whether this call streams under the hood; pops the per-call `stream` option.
+
+        `disable_streaming` (LangChain's switch) wins, as in core: `True` always sends
+        plain requests, `"tool_calling"` when tools are bound.
+        """
+        stream = kwargs.pop("stream", self.streaming)
+        if self.disable_streaming is True:
+            return False
+        if self.disable_streaming == "tool_calling" and kwargs.get("tools"):
+            return False
+        return bool(stream)
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+        return combine_llm_outputs(llm_outputs, self.model_name)
+
+    def bind(self, **kwargs: Any) -> _ChatModelBinding:
+        """Bind per-call options; those W&B cannot honour are refused here, not when called.
+
+        Raises:
+            ValueError: For several choices (`n` > 1), ChatOpenAI's Responses API options,
+                or a credential-looking name (a key never travels in the body).
+        """
+        check_call_options(kwargs)
+        return super().bind(**kwargs)
 
     # -- tools and structured output -----------------------------------------------------
     def bind_tools(
@@ -659,6 +730,7 @@ class ChatWandbInference(BaseChatModel):
         method: StructuredMethod = "json_schema",
         include_raw: bool = False,
         strict: bool | None = None,
+        tools: Sequence[ToolLike] | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
         """Return a runnable whose output matches `schema`.
@@ -677,11 +749,23 @@ class ChatWandbInference(BaseChatModel):
             include_raw: Return `{"raw": AIMessage, "parsed": ..., "parsing_error": ...}`
                 instead of raising on output that does not parse.
             strict: Ask the server for schema-exact output (not for `"json_mode"`).
+            tools: Tools the model may call instead of answering, as with ChatOpenAI
+                (`"json_schema"` only; use `include_raw=True` to see the calls).
             **kwargs: Other request fields to bind.
 
-        """
-        from langchain_wandb._tools import structured_output_runnable
+        Raises:
+            ValueError: If `tools` are given with a method other than `"json_schema"`.
 
+        """
+        from langchain_wandb._tools import format_tools, structured_output_runnable
+
+        if tools:
+            if method != "json_schema":
+                raise ValueError(
+                    f"tools=[...] works with method='json_schema' only (as in ChatOpenAI), "
+                    f"not {method!r}: the other methods use the tools field themselves."
+                )
+            kwargs["tools"] = format_tools(tools, strict=strict)
         return structured_output_runnable(
             self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
         )
@@ -710,6 +794,26 @@ class ChatWandbInference(BaseChatModel):
         """Estimate the tokens in `text` (about four characters a token)."""
         return math.ceil(len(text) / _CHARS_PER_TOKEN)
 
+    def get_token_ids(self, text: str) -> list[int]:
+        """Token ids from `custom_get_token_ids`: no tokenizer ships with this package.
+
+        W&B's models use many tokenizers, each a download; langchain-core's GPT-2
+        fallback would give ids of the wrong vocabulary.
+
+        Raises:
+            NotImplementedError: If `custom_get_token_ids` is not set (the message says
+                how to set it up with `transformers`).
+        """
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        raise NotImplementedError(
+            f"Token ids need {self.model_name}'s own tokenizer, and none ships with "
+            "langchain-wandb (get_num_tokens estimates offline). Install one with "
+            "`pip install transformers` and pass custom_get_token_ids="
+            f"AutoTokenizer.from_pretrained({self.model_name!r}).encode "
+            "(downloads the tokenizer from Hugging Face once)."
+        )
+
     # -- models -------------------------------------------------------------------------
     def list_models(self) -> list[WandbModel]:
         """The models W&B serves now (`GET /models`), with catalogue data where known.
@@ -735,9 +839,7 @@ class ChatWandbInference(BaseChatModel):
 
         The limit in force, requests in flight and queued: for progress displays.
         """
-        return _transport.governor(
-            self.base_url, self.project, self.model_name, self._limits
-        ).snapshot()
+        return _transport.governor(self._client_config(), self.model_name, self._limits).snapshot()
 
     # -- client lifecycle ---------------------------------------------------------------
     def close(self) -> None:

@@ -6,25 +6,33 @@ say (a dated snapshot, `data/models.json`; see `scripts/update_models.py`). It f
 `ChatWandbInference.profile`, the reasoning switch and `list_models()`. It is never an
 allow-list: ids it does not know (new models, LoRA `wandb-artifact:///...` ids) work,
 they just have no profile.
+
+`data/models.json` also keeps W&B's retirement dates (retired models are not served, so
+they are not in the catalogue, but `lookup` knows them), and `data/prices.json` is the
+dated price snapshot (USD per 1M tokens) that `response_metadata["cost"]` is priced from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, cast, get_args, get_type_hints
+from typing import Annotated, Any, Literal, NotRequired, cast, get_args, get_type_hints
 
 from langchain_core.language_models import ModelProfile
+from pydantic import AfterValidator, BeforeValidator
+from typing_extensions import TypedDict
 
 ReasoningMode = Literal["none", "always", "default_on", "default_off"]
 """How a model reasons on W&B: never, always (cannot be turned off), on unless
 `enable_thinking=false`, or off unless `enable_thinking=true`."""
 
-Status = Literal["ga", "experimental", "deprecated"]
-"""W&B's lifecycle stage for a model."""
+Status = Literal["ga", "experimental", "deprecated", "retired"]
+"""W&B's lifecycle stage for a model (W&B answers a retired model with 404)."""
 
 # models.dev's lifecycle words, for models only models.dev lists (absent means active).
 _MODELS_DEV_STATUS: dict[str, Status] = {
@@ -32,6 +40,103 @@ _MODELS_DEV_STATUS: dict[str, Status] = {
     "beta": "experimental",
     "deprecated": "deprecated",
 }
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """What W&B charges for a model, in USD per 1M tokens."""
+
+    input: float
+    """Per 1M input (prompt) tokens."""
+    output: float
+    """Per 1M output tokens, reasoning tokens included."""
+    cached_input: float | None = None
+    """Per 1M input tokens served from the prefix cache; None: W&B publishes no cached
+    rate, so cached tokens cost the `input` rate."""
+
+    def __post_init__(self) -> None:
+        """Refuse what cannot be a price: every cost from it would look right and be wrong.
+
+        Raises:
+            ValueError: If a rate is not a finite number >= 0 (`cached_input` may be None).
+        """
+        for name, value in dataclasses.asdict(self).items():
+            if value is None and name == "cached_input":
+                continue
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and math.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"ModelPrice.{name} must be USD per 1M tokens, a finite number >= 0; "
+                    f"got {value!r}"
+                )
+
+
+class PriceFields(TypedDict):
+    """A `ModelPrice` as a dict: how a chat model keeps `prices` (so it serializes)."""
+
+    input: float
+    output: float
+    cached_input: NotRequired[float | None]
+
+
+_PRICE_KEYS = frozenset(field.name for field in dataclasses.fields(ModelPrice))
+
+
+def _price_fields(prices: Any) -> Any:
+    """`ModelPrice` values as dicts; anything else is left for pydantic to check.
+
+    Raises:
+        ValueError: If a price dict has a key `ModelPrice` does not (a misspelt
+            `cached_input` would otherwise be dropped, and cached tokens billed in full).
+    """
+    if not isinstance(prices, Mapping):
+        return prices
+    for model, price in prices.items():
+        unknown = sorted(set(price) - _PRICE_KEYS) if isinstance(price, Mapping) else []
+        if unknown:
+            raise ValueError(
+                f"prices[{model!r}] has {', '.join(map(repr, unknown))}: a price has only "
+                f"{', '.join(sorted(_PRICE_KEYS))}"
+            )
+    return {
+        model: dataclasses.asdict(price) if isinstance(price, ModelPrice) else price
+        for model, price in prices.items()
+    }
+
+
+def _check_prices(prices: dict[str, Any]) -> dict[str, Any]:
+    """Every price a `ModelPrice` can hold; every base model id one a price can come from.
+
+    A base model id must name a model the caller prices, or one the snapshot knows (it
+    may have no price yet: the cost is then None). Chains are never followed.
+
+    Raises:
+        ValueError: Naming the model id whose price cannot be right or can never be found.
+    """
+    for model, price in prices.items():
+        if isinstance(price, str):
+            target = prices.get(price)
+            if isinstance(target, str) or (target is None and not _known(price)):
+                why = "itself priced as another model" if target else "no model W&B lists"
+                raise ValueError(
+                    f"prices[{model!r}] = {price!r}: that is {why}; give the id of a model "
+                    "with a price, or a price"
+                )
+            continue
+        try:
+            ModelPrice(**price)
+        except ValueError as error:
+            raise ValueError(f"prices[{model!r}]: {error}") from None
+    return prices
+
+
+PriceOverrides = Annotated[
+    dict[str, PriceFields | str],
+    BeforeValidator(_price_fields),
+    AfterValidator(_check_prices),
+]
+"""Prices by model id, as `ChatWandbInference(prices=...)` takes them: a `ModelPrice`
+(or a dict of its fields), or a model id whose price applies (a LoRA's base model)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +159,10 @@ class WandbModel:
     """W&B's recommended replacement, for deprecated models."""
     max_output_tokens: int | None = None
     """Most tokens one answer may have, if a source gives it."""
+    retired: str | None = None
+    """The day (ISO date) W&B retired the model, or for a deprecated one will retire it."""
+    price: ModelPrice | None = None
+    """W&B's price in the packaged snapshot (dated by `price_date()`); None if unknown."""
     catalogue_profile: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     """The packaged `_profiles.py` entry this model was read from, if any."""
 
@@ -71,11 +180,11 @@ class WandbModel:
         """
         return self.vision if self.known else None
 
-    def profile(self) -> ModelProfile:
-        """The model's LangChain `ModelProfile`.
+    def profile(self) -> ModelProfile | None:
+        """The model's LangChain `ModelProfile`; None for a model the catalogue lacks.
 
-        For catalogue models, the packaged profile (models.dev's data with W&B's docs
-        merged over it), without W&B's own keys (`wandb_*`), which `ModelProfile` lacks.
+        The packaged profile (models.dev's data with W&B's docs merged over it),
+        without W&B's own keys (`wandb_*`), which `ModelProfile` lacks.
 
         W&B documents function tools and JSON-schema structured output for its catalogue
         as a whole, and only `tool_choice="auto"` (hence `tool_choice: False`).
@@ -87,32 +196,12 @@ class WandbModel:
         (vllm#39929). False makes `create_agent(..., response_format=Schema)` use its
         tool strategy, which works.
         """
-        if self.catalogue_profile is not None:
-            declared = _profile_keys()
-            return cast(
-                ModelProfile,
-                {k: v for k, v in self.catalogue_profile.items() if k in declared},
-            )
-        profile = ModelProfile(
-            status=self.status or "unknown",
-            open_weights=True,
-            text_inputs=True,
-            text_outputs=True,
-            image_inputs=self.vision,
-            image_url_inputs=self.vision,
-            tool_calling=True,
-            tool_choice=False,
-            tool_call_streaming=True,
-            structured_output=False,
-            reasoning_output=self.reasoning not in (None, "none"),
+        if self.catalogue_profile is None:
+            return None
+        declared = _profile_keys()
+        return cast(
+            ModelProfile, {k: v for k, v in self.catalogue_profile.items() if k in declared}
         )
-        if self.name:
-            profile["name"] = self.name
-        if self.context_window:
-            profile["max_input_tokens"] = self.context_window
-        if self.max_output_tokens:
-            profile["max_output_tokens"] = self.max_output_tokens
-        return profile
 
 
 @cache
@@ -120,11 +209,47 @@ def _profile_keys() -> frozenset[str]:
     return frozenset(get_type_hints(ModelProfile))
 
 
-@cache
-def _snapshot() -> dict[str, Any]:
-    text = resources.files("langchain_wandb").joinpath("data/models.json").read_text("utf-8")
+def _data(name: str) -> dict[str, Any]:
+    text = resources.files("langchain_wandb").joinpath(f"data/{name}").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
+
+
+@cache
+def _snapshot() -> dict[str, Any]:
+    """W&B's docs snapshot: models, retirement dates."""
+    return _data("models.json")
+
+
+@cache
+def _prices() -> dict[str, Any]:
+    """The dated price snapshot."""
+    return _data("prices.json")
+
+
+def _price(model_id: str) -> ModelPrice | None:
+    found = _prices()["prices"].get(model_id)
+    return ModelPrice(**found) if found else None
+
+
+@cache
+def _retirement_dates() -> dict[str, str]:
+    """Scheduled retirement dates of deprecated catalogue models."""
+    return {m["id"]: m["retired"] for m in _snapshot()["models"] if m.get("retired")}
+
+
+@cache
+def _retired() -> dict[str, WandbModel]:
+    """Models W&B has retired (it answers them with 404), by id."""
+    return {
+        entry["id"]: WandbModel(
+            id=entry["id"],
+            status="retired",
+            retired=entry["retired"],
+            replacement=entry.get("replacement"),
+        )
+        for entry in _snapshot().get("retired", [])
+    }
 
 
 def _status(profile: Mapping[str, Any]) -> Status:
@@ -151,6 +276,8 @@ def _from_profile(model_id: str, profile: Mapping[str, Any]) -> WandbModel:
         reasoning=_reasoning(profile),
         replacement=profile.get("wandb_replacement"),
         max_output_tokens=profile.get("max_output_tokens") or None,
+        retired=_retirement_dates().get(model_id),
+        price=_price(model_id),
         catalogue_profile=profile,
     )
 
@@ -168,11 +295,47 @@ def vision_models() -> list[str]:
     return sorted(model.id for model in catalogue().values() if model.vision)
 
 
-def catalogue_date() -> str:
-    """The day the packaged snapshot was taken from W&B's docs (ISO date)."""
-    return str(_snapshot()["retrieved"])
+def price_date() -> str:
+    """The day the packaged prices were retrieved (ISO date): what `cost` is as of."""
+    return str(_prices()["retrieved"])
+
+
+def price_source() -> str:
+    """Where the packaged prices were read from."""
+    return str(_prices()["source"])
+
+
+def _known(model_id: str) -> bool:
+    """Whether the snapshot knows `model_id` (served, retired, or priced)."""
+    return model_id in catalogue() or model_id in _retired() or _price(model_id) is not None
 
 
 def lookup(model_id: str) -> WandbModel:
-    """What the snapshot knows about `model_id` (an unknown id gives a bare entry)."""
-    return catalogue().get(model_id) or WandbModel(id=model_id)
+    """What the snapshot knows about `model_id`, retired models included.
+
+    An unknown id (a new model, a LoRA id) gives a bare entry, with the price snapshot's
+    price if it has one (a price refresh can list models the docs snapshot does not yet).
+    """
+    found = catalogue().get(model_id) or _retired().get(model_id)
+    return found or WandbModel(id=model_id, price=_price(model_id))
+
+
+def check_not_retired(model_id: str) -> None:
+    """Refuse a model W&B has retired, before any request is sent.
+
+    Raises:
+        ValueError: If the snapshot records `model_id` as retired; the message gives
+            the date and W&B's recommended replacement.
+    """
+    model = _retired().get(model_id)
+    if model is None:
+        return
+    instead = (
+        f"; W&B recommends {model.replacement}"
+        if model.replacement
+        else "; pick another model (python -m langchain_wandb --list-models)"
+    )
+    raise ValueError(
+        f"{model_id} was retired from W&B Inference on {model.retired} and is no longer "
+        f"served (W&B answers it with 404){instead}."
+    )

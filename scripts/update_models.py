@@ -3,6 +3,12 @@
     python scripts/update_models.py             # fetch W&B's docs; rewrite the snapshot,
                                                 # the augmentations and the README table
     python scripts/update_models.py --offline   # no fetch: augmentations + README from the snapshot
+    python scripts/update_models.py --prices    # only refresh data/prices.json (network)
+    python scripts/update_models.py --prices --from-file scripts/models_dev_wandb.json \
+        --retrieved 2026-06-28 --source "<commit URL>"
+                                                # prices from a stored catalogue (no network):
+                                                # an api.json-shaped file, or the stored
+                                                # models.dev copy; say when and where from
     python scripts/update_models.py --offline --profiles
                                                 # also write data/_profiles.py with the
                                                 # langchain-profiles CLI, from the stored
@@ -20,6 +26,14 @@ Figures W&B's docs leave out live in the snapshot's `supplements`, each with its
 W&B sources (markdown served by docs.wandb.ai): the model catalogue (generally available,
 experimental and deprecated tables), the reasoning page (which models always reason,
 reason by default, or not by default) and the lifecycle page (recommended replacements).
+Prices (`data/prices.json`, USD per 1M tokens) come from W&B's own machine-readable
+catalogue, the Weave service's `GET https://trace.wandb.ai/inference/modelsdev/models`
+(no key needed; it answers in models.dev's `api.json` shape: provider id -> `{"models":
+{id: {"cost": {"input", "output", "cache_read"?}, ...}}}`), falling back to models.dev's
+`https://models.dev/api.json` (provider `wandb`) when W&B's endpoint does not answer.
+The lifecycle page gives retirement dates: of deprecated models (scheduled) and of
+retired ones (which W&B answers with 404), kept in the snapshot's `retired` list.
+
 Reviewed by a person before committing: W&B's tables change every few weeks.
 """
 
@@ -39,6 +53,7 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "langchain_wandb" / "data"
 SNAPSHOT = DATA / "models.json"
+PRICES = DATA / "prices.json"
 AUGMENTATIONS = DATA / "profile_augmentations.toml"
 MODELS_DEV_COPY = ROOT / "scripts" / "models_dev_wandb.json"
 README = ROOT / "README.md"
@@ -54,6 +69,11 @@ _REASONING = {
     "enabled by default": "default_on",
     "disabled by default": "default_off",
 }
+#: W&B's catalogue with per-token USD prices (Weave service API, no key needed).
+WANDB_PRICES_URL = "https://trace.wandb.ai/inference/modelsdev/models"
+#: models.dev's catalogue of all providers; W&B's is under `wandb`.
+MODELS_DEV_URL = "https://models.dev/api.json"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _README_START, _README_END = "<!-- models:start -->", "<!-- models:end -->"
 
 
@@ -120,15 +140,39 @@ def parse_replacements(markdown: str) -> dict[str, str]:
     return replacements
 
 
+def parse_lifecycle(markdown: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """Retirement dates from the lifecycle page.
+
+    Returns the scheduled retirement date of each deprecated model (its table's last
+    date) and the retired models: id, retirement date, W&B's replacement or None.
+    """
+    scheduled: dict[str, str] = {}
+    retired: list[dict[str, Any]] = []
+    for heading, cells in table_rows(markdown):
+        dates = [cell for cell in cells if _DATE.fullmatch(cell)]
+        ids = [cell for cell in cells if "/" in cell]
+        if not dates or not ids:
+            continue
+        if "retired" in heading:
+            replacement = ids[1] if len(ids) > 1 else None
+            retired.append({"id": ids[0], "retired": dates[0], "replacement": replacement})
+        elif "deprecated" in heading:
+            scheduled[ids[0]] = dates[-1]
+    return scheduled, retired
+
+
 def build_snapshot(pages: dict[str, str], retrieved: str) -> dict[str, Any]:
     """The snapshot JSON from the three pages' markdown."""
     reasoning = parse_reasoning(pages["reasoning"])
     replacements = parse_replacements(pages["lifecycle"])
+    scheduled, retired = parse_lifecycle(pages["lifecycle"])
     models = []
     for model in parse_models(pages["models"]):
         model["reasoning"] = reasoning.get(model["id"], "none")
         if model["status"] == "deprecated" and model["id"] in replacements:
             model["replacement"] = replacements[model["id"]]
+        if model["status"] == "deprecated" and model["id"] in scheduled:
+            model["retired"] = scheduled[model["id"]]
         models.append(model)
     known = {model["id"] for model in models}
     models += [
@@ -143,7 +187,12 @@ def build_snapshot(pages: dict[str, str], retrieved: str) -> dict[str, Any]:
         for model_id, mode in reasoning.items()
         if model_id not in known
     ]
-    return {"retrieved": retrieved, "sources": list(SOURCES.values()), "models": models}
+    return {
+        "retrieved": retrieved,
+        "sources": list(SOURCES.values()),
+        "retired": retired,
+        "models": models,
+    }
 
 
 _REASONING_LABEL = {
@@ -285,11 +334,143 @@ def _fetch(url: str) -> str:
         return str(response.read().decode("utf-8"))
 
 
+def lifecycle_changes(previous: dict[str, Any], snapshot: dict[str, Any]) -> list[str]:
+    """What a refresh changed in W&B's line-up: new, dropped and newly retired ids."""
+    before = {model["id"] for model in previous["models"]}
+    after = {model["id"] for model in snapshot["models"]}
+    retired_before = {model["id"] for model in previous.get("retired", [])}
+    return [
+        *(f"new: {model_id}" for model_id in sorted(after - before)),
+        *(f"no longer listed: {model_id}" for model_id in sorted(before - after)),
+        *(
+            f"retired {model['retired']}: {model['id']}"
+            for model in snapshot.get("retired", [])
+            if model["id"] not in retired_before
+        ),
+    ]
+
+
 def fetch_snapshot(previous: dict[str, Any]) -> dict[str, Any]:
     """A new snapshot from W&B's docs, keeping the previous snapshot's supplements."""
     pages = {name: _fetch(url) for name, url in SOURCES.items()}
     snapshot = build_snapshot(pages, datetime.date.today().isoformat())
+    for change in lifecycle_changes(previous, snapshot):
+        print(change)
     return {**snapshot, "supplements": previous.get("supplements", {})}
+
+
+#: USD per 1M tokens that no W&B model has ever come near: outside, the catalogue is in
+#: another unit (per token, per 1K; LiteLLM's W&B prices were 100,000x off for months).
+_PLAUSIBLE = (0.001, 1_000.0)
+
+
+def _plausible(model_id: str, key: str, value: float) -> float:
+    low, high = _PLAUSIBLE
+    if value and not low <= value <= high:
+        raise ValueError(
+            f"{model_id}: cost.{key} = {value!r} is not a price in USD per 1M tokens "
+            f"(W&B's are between {low} and {high}); is the catalogue in another unit?"
+        )
+    return float(value)
+
+
+def _price(cost: Any, model_id: str) -> dict[str, float | None]:
+    """One model's price (USD per 1M tokens) from a models.dev-shaped `cost` object."""
+    cost = cost if isinstance(cost, dict) else {}
+    fields = {"input": cost.get("input"), "output": cost.get("output")}
+    for key, value in fields.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{model_id}: cost.{key} is not a price: {value!r}")
+        _plausible(model_id, key, value)
+    cached = cost.get("cache_read")
+    # models.dev writes 0 where a provider publishes no cached rate: not a free token.
+    cached_input = (
+        _plausible(model_id, "cache_read", cached)
+        if isinstance(cached, int | float) and cached > 0
+        else None
+    )
+    return {
+        "input": float(fields["input"]),
+        "output": float(fields["output"]),
+        "cached_input": cached_input,
+    }
+
+
+def parse_prices(payload: Any, provider: str = "wandb") -> dict[str, dict[str, float | None]]:
+    """Model id -> price from a models.dev-shaped catalogue (W&B's feed or models.dev's).
+
+    Takes the `provider` entry when there is one (models.dev lists every provider),
+    else every provider the payload has (W&B's feed lists only its own).
+
+    Raises:
+        TypeError: If the payload does not have that shape.
+        ValueError: If it lists no price, or a price is not a number.
+    """
+    if not isinstance(payload, dict) or not payload:
+        raise ValueError("the catalogue is not a JSON object of providers")
+    providers = [payload[provider]] if provider in payload else list(payload.values())
+    prices: dict[str, dict[str, float | None]] = {}
+    for entry in providers:
+        models = entry.get("models") if isinstance(entry, dict) else None
+        if not isinstance(models, dict):
+            raise TypeError("a provider in the catalogue has no `models` object")
+        for model_id, model in models.items():
+            if isinstance(model, dict) and "cost" in model:
+                prices[model_id] = _price(model["cost"], model_id)
+    if not prices:
+        raise ValueError("the catalogue lists no model with a price")
+    return dict(sorted(prices.items(), key=lambda item: item[0].lower()))
+
+
+def fetch_prices(retrieved: str, fetch: Any = None) -> dict[str, Any]:
+    """Prices from W&B's catalogue endpoint, else from models.dev (printing why)."""
+    fetch = fetch or _fetch
+    try:
+        prices = parse_prices(json.loads(fetch(WANDB_PRICES_URL)))
+        source = WANDB_PRICES_URL
+    except (OSError, TypeError, ValueError) as error:
+        print(f"W&B's catalogue did not answer with prices ({error}); using models.dev")
+        prices = parse_prices(json.loads(fetch(MODELS_DEV_URL)))
+        source = f"{MODELS_DEV_URL} (provider wandb)"
+    return {"retrieved": retrieved, "source": source, "unit": "USD per 1M tokens", "prices": prices}
+
+
+def prices_from_file(path: Path, retrieved: str, source: str) -> dict[str, Any]:
+    """Prices from a stored catalogue file instead of the network.
+
+    The file has models.dev's `api.json` shape (W&B's feed has it too), or is the stored
+    copy `scripts/models_dev_wandb.json` (that shape under its `api` key). A file does not
+    say when its prices were true nor where they came from, so the caller does: `retrieved`
+    is the date of the prices (for a repository, its commit's date), `source` where they
+    came from (a commit URL).
+
+    Raises:
+        ValueError: If `retrieved` is not an ISO date or `source` is empty.
+    """
+    if not _DATE.fullmatch(retrieved):
+        raise ValueError(f"--retrieved must be a date like 2026-06-28, not {retrieved!r}")
+    if not source.strip():
+        raise ValueError("--source must say where the prices come from")
+    payload = json.loads(path.read_text("utf-8"))
+    if isinstance(payload, dict) and isinstance(payload.get("api"), dict):
+        payload = payload["api"]
+    return {
+        "retrieved": retrieved,
+        "source": source,
+        "unit": "USD per 1M tokens",
+        "prices": parse_prices(payload),
+    }
+
+
+def prices_json(snapshot: dict[str, Any]) -> str:
+    """`data/prices.json` as packaged: one model per line, for readable diffs."""
+    head = {key: value for key, value in snapshot.items() if key != "prices"}
+    text = json.dumps(head, indent=2)[: -len("\n}")]
+    rows = ",\n".join(
+        f"    {json.dumps(model_id)}: {json.dumps(price)}"
+        for model_id, price in snapshot["prices"].items()
+    )
+    return f'{text},\n  "prices": {{\n{rows}\n  }}\n}}\n'
 
 
 def main() -> None:
@@ -297,12 +478,33 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--offline", action="store_true", help="do not fetch W&B's docs")
     parser.add_argument("--readme", action="store_true", help="only regenerate the README table")
+    parser.add_argument("--prices", action="store_true", help="only refresh data/prices.json")
     parser.add_argument(
         "--profiles",
         action="store_true",
         help="also write data/_profiles.py from the stored models.dev copy (no network)",
     )
+    parser.add_argument(
+        "--from-file",
+        type=Path,
+        help="with --prices: read prices from this stored catalogue, not the network",
+    )
+    parser.add_argument("--retrieved", help="with --from-file: the date of its prices")
+    parser.add_argument("--source", help="with --from-file: where its prices come from")
     args = parser.parse_args()
+    today = datetime.date.today().isoformat()
+    if args.offline and args.prices and not args.from_file:
+        parser.error("--prices fetches W&B's catalogue; offline, use --prices --from-file FILE")
+    if args.from_file:
+        if not (args.prices and args.retrieved and args.source):
+            parser.error("--from-file needs --prices, --retrieved and --source")
+        snapshot = prices_from_file(args.from_file, args.retrieved, args.source)
+        PRICES.write_text(prices_json(snapshot), "utf-8")
+        return
+    if args.prices or not (args.offline or args.readme):
+        PRICES.write_text(prices_json(fetch_prices(today)), "utf-8")
+    if args.prices:
+        return
     snapshot = json.loads(SNAPSHOT.read_text("utf-8"))
     if not args.readme:
         if not args.offline:

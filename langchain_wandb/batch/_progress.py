@@ -42,7 +42,7 @@ class NoProgress:
 def details(summary: BatchSummary, governor: Any) -> str:
     """Failures, tokens, dollars so far and the governor's in-flight/limit."""
     failed = summary.failed + summary.retry_later + summary.invalid_input
-    dollars = f"${summary.cost:.4f}" + ("+?" if summary.unpriced else "")
+    dollars = f"${summary.cost:.6f}" + ("+?" if summary.unpriced else "")
     limit = "-" if governor.limit is None else str(governor.limit)
     tokens = summary.input_tokens + summary.output_tokens
     return f"fail {failed} | tok {tokens} | {dollars} | in flight {governor.in_flight}/{limit}"

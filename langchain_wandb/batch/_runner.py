@@ -204,7 +204,7 @@ class _Run:
             )
         elif self.summary.cost >= self.max_cost:
             self.stop(
-                f"the spending cap was reached (${self.summary.cost:.4f} of "
+                f"the spending cap was reached (${self.summary.cost:.6f} of "
                 f"${self.max_cost:g}); rows in flight were finished",
                 cancel=False,
             )

@@ -93,9 +93,9 @@ class BatchSummary:
     def cost_text(self) -> str:
         """The cost in words: exact, a lower bound, or unknown; never a made-up 0."""
         if self.unpriced == 0:
-            return f"${self.cost:.4f}"
+            return f"${self.cost:.6f}"
         if self.cost > 0:
-            return f"at least ${self.cost:.4f} ({self.unpriced} rows unpriced)"
+            return f"at least ${self.cost:.6f} ({self.unpriced} rows unpriced)"
         return f"unknown ({self.unpriced} rows without a price)"
 
     def text(self) -> str:

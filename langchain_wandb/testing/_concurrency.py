@@ -1,20 +1,61 @@
-"""W&B's concurrency limit: at most N chat requests in flight per (project, model).
+"""W&B's concurrency limit: at most N chat requests in flight per scope.
 
-W&B refuses one more with 429 "Concurrency limit reached for requests" at once, without a
-`Retry-After` header; the limit is per W&B project (the `OpenAI-Project` header, or the
-key's default project when there is none) and per model.
+W&B refuses one more with 429 at once, without a `Retry-After` header. The scope of the
+limit, and the words of the 429, depend on the deployment (all real, 2025-2026):
+
+- `None` (the default): per project (the `OpenAI-Project` header, or the key's default
+  project when there is none) and model, with the documented "Concurrency limit reached
+  for requests";
+- `"project"`: per project and model, 2026-06's body ("...: <model>-project limit
+  reached", code `rate_limit_exceeded`);
+- `"user"`: per key and model, across projects, 2026-09's text ('...: model "<model>",
+  per-user - see https://wandb.me/inf-err-limits');
+- `"project-all-models"`: per project across models (the docs' "how many requests a
+  project can have in flight"), with the documented text.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 ConcurrencyKey = tuple[str | None, str]
-"""(the `OpenAI-Project` header or None, the model id)."""
+"""What one limit counts: (the `OpenAI-Project` header or None, the model id); for the
+"user" scope ("user:<key hash>", model); for "project-all-models" (project, "*")."""
+
+ConcurrencyScope = Literal["project", "user", "project-all-models"]
+"""How the emulator counts requests against its limit (None: per project and model)."""
 
 CONCURRENCY_MESSAGE = "Concurrency limit reached for requests"
+
+
+def concurrency_refusal(scope: ConcurrencyScope | None, model: str) -> dict[str, Any]:
+    """W&B's 429 body for a request to `model` over a limit of this scope."""
+    if scope == "project":
+        message = f"concurrency limit reached for requests: {model}-project limit reached"
+    elif scope == "user":
+        message = (
+            f'concurrency limit reached for requests: model "{model}", per-user - see '
+            "https://wandb.me/inf-err-limits"
+        )
+    else:
+        message = CONCURRENCY_MESSAGE
+    return {"error": {"code": "rate_limit_exceeded", "message": message}}
+
+
+def concurrency_key(
+    scope: ConcurrencyScope | None, project: str | None, bearer: str | None, model: str
+) -> ConcurrencyKey:
+    """The counter a request to `model` from `bearer` on `project` counts against."""
+    if scope == "user":
+        digest = hashlib.sha256((bearer or "").encode()).hexdigest()[:12]
+        return (f"user:{digest}", model)
+    if scope == "project-all-models":
+        return (project, "*")
+    return (project, model)
 
 
 @dataclass
@@ -23,6 +64,8 @@ class ConcurrencyGate:
 
     limit: int | None = None
     """Requests in flight allowed per key; None: unlimited."""
+    scope: ConcurrencyScope | None = None
+    """What one limit counts (see the module docstring); None: per project and model."""
     in_flight: Counter[ConcurrencyKey] = field(default_factory=Counter)
     """Requests holding a slot right now, per key."""
     peak_in_flight: Counter[ConcurrencyKey] = field(default_factory=Counter)

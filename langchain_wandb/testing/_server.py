@@ -55,9 +55,11 @@ from langchain_wandb.models import ReasoningMode, catalogue
 from langchain_wandb.testing._auto import automatic_reply
 from langchain_wandb.testing._checks import Refusal, error_body, refusal_for, unknown_model
 from langchain_wandb.testing._concurrency import (
-    CONCURRENCY_MESSAGE,
     ConcurrencyGate,
     ConcurrencyKey,
+    ConcurrencyScope,
+    concurrency_key,
+    concurrency_refusal,
 )
 from langchain_wandb.testing._models import EmulatedModel, resolve_model
 from langchain_wandb.testing._replies import RenderedReply, Reply, prompt_tokens_of
@@ -116,6 +118,7 @@ class WandbEmulator:
         port: int = 0,
         api_key: str | None = None,
         concurrency_limit: int | None = None,
+        concurrency_scope: ConcurrencyScope | None = None,
         time_to_first_token: float = 0.0,
         tokens_per_second: float | None = None,
     ) -> None:
@@ -127,6 +130,9 @@ class WandbEmulator:
             api_key: If set, only this bearer token is accepted (others get 401).
             concurrency_limit: Chat requests allowed in flight per (`OpenAI-Project`
                 header or none, model); one more gets W&B's 429 at once. None: no limit.
+            concurrency_scope: What the limit counts, and the 429's words: "project"
+                (per project and model), "user" (per key and model, across projects),
+                "project-all-models"; None: per project and model, documented text.
             time_to_first_token: Seconds before the first token of each answer (a
                 `Reply` may override it).
             tokens_per_second: Generation speed of each answer; None: as fast as
@@ -142,7 +148,7 @@ class WandbEmulator:
         self.models: list[str] = list(EMULATED_MODELS)
         """Ids listed at `GET /models` (ids added here are served, text only)."""
         self._registered: dict[str, EmulatedModel] = {}
-        self._gate = ConcurrencyGate(concurrency_limit)
+        self._gate = ConcurrencyGate(concurrency_limit, concurrency_scope)
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -375,9 +381,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         # Like W&B, refuse at once and without Retry-After; the slot is held until the
         # answer is written or the client hangs up (both end `_answer`).
-        key: ConcurrencyKey = (self.headers.get("OpenAI-Project"), model.id)
-        if not self.emulator._gate.acquire(key):
-            self._send_error(429, CONCURRENCY_MESSAGE)
+        gate = self.emulator._gate
+        bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        key = concurrency_key(gate.scope, self.headers.get("OpenAI-Project"), bearer, model.id)
+        if not gate.acquire(key):
+            self._send_json(429, concurrency_refusal(gate.scope, model.id))
             return
         self.emulator._count("active_requests", 1)
         try:

@@ -120,6 +120,13 @@ def test_every_input_form_runs_and_body_fields_reach_the_server(
     assert plain["usage"]["total_tokens"] == (
         plain["usage"]["prompt_tokens"] + plain["usage"]["completion_tokens"]
     )
+    cost = rows["simple"]["response"]["body"]["cost"]  # the answer's own, from the price list
+    assert cost["currency"] == "USD"
+    assert cost["total"] > 0
+    assert summary.cost_known
+    assert summary.cost == pytest.approx(
+        sum(r["response"]["body"]["cost"]["total"] for r in rows.values() if not r["error"])
+    )
     assert rows["line-5"]["error"]["code"] == "invalid_input"
     assert "line 5 is not valid JSON" in rows["line-5"]["error"]["message"]
 
@@ -282,7 +289,7 @@ def test_the_spending_cap_stops_starting_rows(emulator: WandbEmulator, tmp_path:
     assert "spending cap" in summary.stop_reason
     assert 5 <= summary.answered <= 7  # the cap, plus the rows already in flight
     assert summary.cost == pytest.approx(0.01 * summary.answered)
-    assert summary.cost_text() == f"${0.01 * summary.answered:.4f}"
+    assert summary.cost_text() == f"${0.01 * summary.answered:.6f}"
     assert len(read_output(output)) == summary.answered
     body = next(iter(read_output(output).values()))["response"]["body"]
     assert body["cost"]["total"] == 0.01
@@ -290,7 +297,8 @@ def test_the_spending_cap_stops_starting_rows(emulator: WandbEmulator, tmp_path:
 
 def test_a_cap_cannot_hold_when_prices_are_unknown(emulator: WandbEmulator, tmp_path: Path) -> None:
     source = write_lines(tmp_path / "in.jsonl", prompts(10))
-    llm = emulator.chat_model(max_retries=0)
+    emulator.add_model("acme/unpriced-model")  # not in the price list
+    llm = emulator.chat_model(model="acme/unpriced-model", max_retries=0)
     summary = run(llm, source, tmp_path / "out.jsonl", max_cost=1.0, max_in_flight=2)
     assert summary.stop_reason is not None
     assert "cannot be enforced" in summary.stop_reason

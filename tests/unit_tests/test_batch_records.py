@@ -188,11 +188,11 @@ def test_an_answer_without_usage_or_price_says_so_with_nulls() -> None:
 def test_summary_counts_tokens_and_cost_and_never_prints_an_unknown_cost_as_zero() -> None:
     summary = BatchSummary(output_path=Path("out.jsonl"), total=5)
     summary.add_answer(_answer(cost={"total": 0.25}))
-    assert summary.cost_text() == "$0.2500"
+    assert summary.cost_text() == "$0.250000"
     summary.add_answer(_answer())  # no price
     assert (summary.input_tokens, summary.output_tokens) == (20, 14)
     assert (summary.cached_tokens, summary.reasoning_tokens) == (8, 6)
-    assert summary.cost_text() == "at least $0.2500 (1 rows unpriced)"
+    assert summary.cost_text() == "at least $0.250000 (1 rows unpriced)"
     assert not summary.cost_known
     unpriced = BatchSummary(output_path=summary.output_path, total=1)
     unpriced.add_answer(_answer(cost={"total": True}))  # not a price
@@ -237,7 +237,7 @@ def test_progress_bar_shows_done_total_failures_tokens_dollars_and_governor() ->
     bar.close()
     shown = stream.getvalue()
     assert "3/3" in shown  # one row was done before the run
-    assert "fail 1 | tok 17 | $0.5000 | in flight 5/8" in shown
+    assert "fail 1 | tok 17 | $0.500000 | in flight 5/8" in shown
 
 
 def test_progress_without_tqdm_is_one_plain_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -249,9 +249,9 @@ def test_progress_without_tqdm_is_one_plain_line(monkeypatch: pytest.MonkeyPatch
     line.update(summary)
     line.close()
     assert "2/2 rows" in stream.getvalue()
-    assert "$0.0000+? | in flight 0/-" in stream.getvalue()  # unpriced rows: not a bare 0
+    assert "$0.000000+? | in flight 0/-" in stream.getvalue()  # unpriced rows: not a bare 0
 
 
 def test_details_mark_unpriced_rows() -> None:
     summary = BatchSummary(output_path=Path("o"))
-    assert details(summary, _GOVERNOR) == "fail 0 | tok 0 | $0.0000 | in flight 5/8"
+    assert details(summary, _GOVERNOR) == "fail 0 | tok 0 | $0.000000 | in flight 5/8"

@@ -82,6 +82,7 @@ def test_vision_models_are_the_ones_wandb_documents_as_vision() -> None:
     assert lookup("moonshotai/Kimi-K2.5").accepts_images is True
     assert lookup("openai/gpt-oss-120b").accepts_images is False
     profile = lookup("openai/gpt-oss-120b").profile()
+    assert profile is not None
     assert profile["image_inputs"] is False
     assert profile["image_url_inputs"] is False
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from langchain_wandb import ChatWandbInference, WandbModel
-from langchain_wandb.models import catalogue, catalogue_date, lookup
+from langchain_wandb.models import catalogue, lookup, price_date
 from tests.update_models_script import load_update_script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ def test_profile_of_a_known_model() -> None:
 
 
 def test_catalogue_is_dated_and_consistent() -> None:
-    assert catalogue_date() >= "2026-01-01"
+    assert price_date() >= "2026-01-01"
     models = catalogue()
     assert "openai/gpt-oss-120b" in models
     assert {m.status for m in models.values()} <= {"ga", "experimental", "deprecated"}

@@ -1,0 +1,527 @@
+"""One W&B concurrency limit for every Ray worker, and Ray Data batch inference.
+
+`pip install "langchain-wandb[ray]"`. Ray is imported here only (never by
+`import langchain_wandb`).
+
+- `RayGovernorBackend`: pass it as `ChatWandbInference(governor_backend=...)`. Every
+  process that sends to the same endpoint, key (fingerprint), project and model (or the
+  scope a W&B 429 stated) leases its slots from one named, detached Ray actor, which runs
+  the in-process governor: the same FIFO queue, adaptation, timeouts and cancellation.
+  Each process renews its leases with a heartbeat; when a process dies, the actor takes
+  its slots back after `lease_ttl` seconds.
+- `WandbChatPredictor`: a callable class for `Dataset.map_batches`.
+
+Example:
+    ```python
+    import ray
+
+    from langchain_wandb import ChatWandbInference
+    from langchain_wandb.ray import RayGovernorBackend
+
+    ray.init(num_cpus=2)
+    llm = ChatWandbInference(model="openai/gpt-oss-120b", governor_backend=RayGovernorBackend())
+    ```
+
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import ray
+
+from langchain_wandb._governor import (
+    IN_PROCESS,
+    ConcurrencySnapshot,
+    Scope,
+    SlotHandle,
+    Target,
+)
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+
+    from langchain_wandb.chat_models import ChatWandbInference
+
+__all__ = ["RayGovernorBackend", "WandbChatPredictor"]
+
+DEFAULT_ACTOR_NAME = "langchain-wandb-governor"
+DEFAULT_NAMESPACE = "langchain_wandb"
+
+
+# -- the actor ---------------------------------------------------------------------------
+class _GovernorActor:
+    """Holds the in-process governor for every worker; leases slots to owners (processes)."""
+
+    def __init__(self, lease_ttl: float) -> None:
+        self.lease_ttl = lease_ttl
+        self.leases: dict[str, tuple[str, SlotHandle]] = {}
+        self.waiting: dict[str, asyncio.Task[Any]] = {}
+        self.cancelled: set[str] = set()
+        self.seen: dict[str, float] = {}
+        self.reaper: asyncio.Task[None] | None = None
+
+    async def acquire(
+        self,
+        ticket: str,
+        *,
+        owner: str,
+        target: Target,
+        cap: int | None,
+        adaptive: bool,
+        seconds: float | None,
+        previous: str | None,
+    ) -> tuple[int, bool] | None:
+        """A slot for `target` within `seconds` (None: no limit): (position, queued), or None.
+
+        `previous`: the ticket of this request's refused lease, freed as it queues again.
+        """
+        self._saw(owner)
+        old = self.leases.pop(previous, None) if previous is not None else None
+        if ticket in self.cancelled:
+            self.cancelled.discard(ticket)
+            if old is not None:
+                old[1].release()
+            return None
+        governor = IN_PROCESS.governor(target, cap=cap, adaptive=adaptive)
+        deadline = math.inf if seconds is None else time.monotonic() + seconds
+        task = asyncio.current_task()
+        assert task is not None
+        self.waiting[ticket] = task
+        try:
+            slot = await governor.aacquire(deadline, previous=None if old is None else old[1])
+        except asyncio.CancelledError:
+            return None
+        finally:
+            self.waiting.pop(ticket, None)
+        if slot is None:
+            return None
+        self.leases[ticket] = (owner, slot)
+        return slot.position, slot.queued
+
+    def release(self, ticket: str) -> None:
+        """Free the slot leased under `ticket` (unknown tickets: nothing)."""
+        lease = self.leases.pop(ticket, None)
+        if lease is not None:
+            lease[1].release()
+
+    def cancel(self, ticket: str) -> None:
+        """The caller stopped waiting: drop the wait, or free the slot if it was granted."""
+        task = self.waiting.get(ticket)
+        if task is not None:
+            task.cancel()
+        elif ticket in self.leases:
+            self.release(ticket)
+        else:
+            self.cancelled.add(ticket)  # the acquire has not started yet
+
+    def admitted(self, ticket: str, target: Target, cap: int | None, adaptive: bool) -> None:
+        """W&B accepted the request leased under `ticket`."""
+        lease = self.leases.get(ticket)
+        if lease is not None:
+            governor = IN_PROCESS.governor(target, cap=cap, adaptive=adaptive)
+            governor.admitted(lease[1], late=True)
+
+    def refused(
+        self, ticket: str, target: Target, cap: int | None, adaptive: bool, scope: Scope | None
+    ) -> None:
+        """W&B refused the request leased under `ticket` for concurrency."""
+        lease = self.leases.get(ticket)
+        if lease is not None:
+            IN_PROCESS.governor(target, cap=cap, adaptive=adaptive).refused(lease[1], scope)
+
+    def snapshot(self, target: Target, cap: int | None, adaptive: bool) -> ConcurrencySnapshot:
+        """The shared pool's state."""
+        return IN_PROCESS.governor(target, cap=cap, adaptive=adaptive).snapshot()
+
+    async def heartbeat(self, owner: str) -> None:
+        """`owner` (a process) is alive; starts the reaper on first use."""
+        self._saw(owner)
+
+    def leases_of(self, owner: str) -> int:
+        """How many slots `owner` holds (for tests and diagnostics)."""
+        return sum(1 for lease_owner, _ in self.leases.values() if lease_owner == owner)
+
+    def _saw(self, owner: str) -> None:
+        self.seen[owner] = time.monotonic()
+        if self.reaper is None:
+            self.reaper = asyncio.get_running_loop().create_task(self._reap_forever())
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ttl / 4)
+            self.reap()
+
+    def reap(self) -> list[str]:
+        """Take back the slots and waits of owners silent for longer than `lease_ttl`."""
+        now = time.monotonic()
+        dead = [owner for owner, seen in self.seen.items() if now - seen > self.lease_ttl]
+        for owner in dead:
+            del self.seen[owner]
+        gone = set(dead)
+        for ticket, (owner, _) in list(self.leases.items()):
+            if owner in gone:
+                self.release(ticket)
+        return dead
+
+
+# -- the backend, in each worker --------------------------------------------------------
+class _Process:
+    """The identity of this process as a lease owner, and its heartbeat threads (per actor)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.owner = f"{uuid.uuid4().hex}-{self.pid}"
+        self.actors: dict[tuple[str, str], Any] = {}
+        self.lock = threading.Lock()
+
+
+_process = _Process()
+
+
+def _here() -> _Process:
+    global _process  # noqa: PLW0603 - one per process id
+    if _process.pid != os.getpid():
+        _process = _Process()
+    return _process
+
+
+class RayGovernorBackend:
+    """Slots leased from a named Ray actor, so every worker shares one W&B limit.
+
+    Picklable (it holds only names and numbers): send the model to workers as it is; each
+    process looks the actor up (creating it if needed) on its first request.
+    """
+
+    def __init__(
+        self,
+        name: str = DEFAULT_ACTOR_NAME,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        lease_ttl: float = 30.0,
+    ) -> None:
+        """Configure the backend.
+
+        Args:
+            name: The governor actor's name; backends with the same name share limits.
+            namespace: The Ray namespace the actor lives in.
+            lease_ttl: Seconds after a process's last heartbeat (sent every
+                `lease_ttl / 4` s) before the actor takes back its slots.
+
+        """
+        if not lease_ttl > 0:
+            msg = f"lease_ttl must be positive, got {lease_ttl!r}"
+            raise ValueError(msg)
+        self.name = name
+        self.namespace = namespace
+        self.lease_ttl = lease_ttl
+
+    def __repr__(self) -> str:
+        """Name, namespace and TTL."""
+        return (
+            f"RayGovernorBackend({self.name!r}, namespace={self.namespace!r}, "
+            f"lease_ttl={self.lease_ttl:g})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        """Backends naming the same actor are equal."""
+        return isinstance(other, RayGovernorBackend) and (self.name, self.namespace) == (
+            other.name,
+            other.namespace,
+        )
+
+    def __hash__(self) -> int:
+        """Equal backends hash alike."""
+        return hash((self.name, self.namespace))
+
+    def governor(self, target: Target, *, cap: int | None, adaptive: bool) -> RayGovernor:
+        """The handle admitting requests to `target` through the shared actor."""
+        return RayGovernor(self._actor(), target, cap, adaptive)
+
+    def actor(self) -> Any:
+        """The governor actor's handle (created, detached, if it does not exist yet)."""
+        return self._actor()
+
+    def shutdown(self) -> None:
+        """Kill the governor actor (it is detached: it outlives jobs until killed)."""
+        try:
+            actor = ray.get_actor(self.name, namespace=self.namespace)
+        except ValueError:
+            return
+        ray.kill(actor)
+        with _here().lock:
+            _here().actors.pop((self.name, self.namespace), None)
+
+    def _actor(self) -> Any:
+        process = _here()
+        key = (self.name, self.namespace)
+        actor = process.actors.get(key)
+        if actor is not None:
+            return actor
+        with process.lock:
+            actor = process.actors.get(key)
+            if actor is None:
+                actor = (
+                    ray.remote(_GovernorActor)
+                    .options(
+                        name=self.name,
+                        namespace=self.namespace,
+                        get_if_exists=True,
+                        lifetime="detached",
+                        max_concurrency=100_000,
+                        num_cpus=0,
+                    )
+                    .remote(self.lease_ttl)
+                )
+                process.actors[key] = actor
+                _start_heartbeat(actor, process.owner, self.lease_ttl / 4)
+        return actor
+
+
+def _start_heartbeat(actor: Any, owner: str, every: float) -> None:
+    def beat() -> None:
+        while True:
+            try:
+                actor.heartbeat.remote(owner)
+            except Exception:
+                return
+            time.sleep(every)
+
+    threading.Thread(target=beat, name="langchain-wandb-lease-heartbeat", daemon=True).start()
+
+
+class RaySlot:
+    """A slot leased from the governor actor; `release()` gives it back (idempotent)."""
+
+    __slots__ = ("_governor", "_released", "position", "queued", "ticket")
+
+    def __init__(self, governor: RayGovernor, ticket: str, position: int, queued: bool) -> None:
+        """A lease named `ticket`, granted as the `position`-th request in flight."""
+        self._governor = governor
+        self._released = False
+        self.ticket = ticket
+        """The lease's id at the actor."""
+        self.position = position
+        """How many requests were in flight (this one included) when it was granted."""
+        self.queued = queued
+        """Whether the request waited in the queue for it."""
+
+    def release(self) -> None:
+        """Give the slot back (one message to the actor, not awaited)."""
+        if not self._released:
+            self._released = True
+            self._governor.actor.release.remote(self.ticket)
+
+
+class RayGovernor:
+    """A worker's handle on the shared pool of one target (the `GovernorHandle` protocol)."""
+
+    __slots__ = ("actor", "adaptive", "cap", "target")
+
+    def __init__(self, actor: Any, target: Target, cap: int | None, adaptive: bool) -> None:
+        """Lease slots for `target` from `actor` under this cap and adaptivity."""
+        self.actor = actor
+        self.target = target
+        self.cap = cap
+        self.adaptive = adaptive
+
+    def _request(self, deadline: float, previous: SlotHandle | None) -> tuple[str, Any]:
+        prior = None
+        if previous is not None:
+            assert isinstance(previous, RaySlot)
+            previous._released = True  # the actor frees it as this request queues again
+            prior = previous.ticket
+        ticket = uuid.uuid4().hex
+        seconds = None if deadline == math.inf else max(deadline - time.monotonic(), 0.0)
+        ref = self.actor.acquire.remote(
+            ticket,
+            owner=_here().owner,
+            target=self.target,
+            cap=self.cap,
+            adaptive=self.adaptive,
+            seconds=seconds,
+            previous=prior,
+        )
+        return ticket, ref
+
+    def _slot(self, ticket: str, got: tuple[int, bool] | None) -> RaySlot | None:
+        return None if got is None else RaySlot(self, ticket, *got)
+
+    def acquire(self, deadline: float, *, previous: SlotHandle | None = None) -> RaySlot | None:
+        """Block until the actor grants a slot or `deadline` passes (None)."""
+        ticket, ref = self._request(deadline, previous)
+        try:
+            return self._slot(ticket, ray.get(ref))
+        except BaseException:
+            self.actor.cancel.remote(ticket)
+            raise
+
+    async def aacquire(
+        self, deadline: float, *, previous: SlotHandle | None = None
+    ) -> RaySlot | None:
+        """Async `acquire`; a cancelled wait is withdrawn (or its granted slot freed)."""
+        ticket, ref = self._request(deadline, previous)
+        try:
+            return self._slot(ticket, await ref)
+        except BaseException:
+            self.actor.cancel.remote(ticket)
+            raise
+
+    def admitted(self, slot: SlotHandle | None = None) -> None:
+        """Tell the actor W&B accepted the request in `slot` (not awaited)."""
+        if self.adaptive and isinstance(slot, RaySlot):
+            self.actor.admitted.remote(slot.ticket, self.target, self.cap, self.adaptive)
+
+    def refused(self, slot: SlotHandle, scope: Scope | None = None) -> None:
+        """Tell the actor W&B refused the request in `slot` (awaited: it must land first)."""
+        if self.adaptive:
+            assert isinstance(slot, RaySlot)
+            ray.get(
+                self.actor.refused.remote(slot.ticket, self.target, self.cap, self.adaptive, scope)
+            )
+
+    def snapshot(self) -> ConcurrencySnapshot:
+        """The shared pool's state (one round trip)."""
+        snapshot: ConcurrencySnapshot = ray.get(
+            self.actor.snapshot.remote(self.target, self.cap, self.adaptive)
+        )
+        return snapshot
+
+
+# -- Ray Data ----------------------------------------------------------------------------
+Row = dict[str, Any]
+OUTPUT_COLUMNS = ("text", "reasoning", "tool_calls", "parsed", "usage", "cost", "error")
+
+
+class WandbChatPredictor:
+    """Runs a column of prompts (or message lists) through `ChatWandbInference`, per batch.
+
+    For `ds.map_batches(WandbChatPredictor, fn_constructor_kwargs={...}, concurrency=N,
+    batch_format="pandas" or "numpy")`. Adds the columns `text`, `reasoning`,
+    `tool_calls` (JSON), `parsed` (JSON, with `schema`), `usage` (JSON), `cost` (USD, when
+    the price is known) and `error` (the typed error's class and message; the other
+    columns are then None): a failing row never fails the job. By default every actor
+    shares one W&B limit through `RayGovernorBackend`.
+    """
+
+    def __init__(
+        self,
+        llm: ChatWandbInference | None = None,
+        *,
+        column: str = "prompt",
+        schema: dict[str, Any] | type | None = None,
+        max_in_flight: int = 16,
+        backend: RayGovernorBackend | None = None,
+        **model_kwargs: Any,
+    ) -> None:
+        """Build the model on the worker.
+
+        Args:
+            llm: The model to use; None builds `ChatWandbInference(**model_kwargs)` here,
+                on the worker (so a key read from `WANDB_API_KEY` never travels).
+            column: The input column: a prompt string, or a list of message dicts
+                (`{"role": ..., "content": ...}`), or such a list as a JSON string.
+            schema: Structured output (a JSON Schema dict or a Pydantic class); the
+                `parsed` column holds the result as JSON.
+            max_in_flight: Rows of one batch sent at once by this actor (the shared
+                limit decides how many run; this bounds the queue at the governor).
+            backend: The governor backend; None: a `RayGovernorBackend()` shared by all,
+                unless `llm` already has one.
+            **model_kwargs: Arguments for `ChatWandbInference` when `llm` is None.
+
+        """
+        from langchain_wandb.chat_models import ChatWandbInference
+
+        model = llm if llm is not None else ChatWandbInference(**model_kwargs)
+        if backend is not None or model.governor_backend is None:
+            model = model.model_copy(update={"governor_backend": backend or RayGovernorBackend()})
+        self.llm = model
+        self.column = column
+        self.runnable: Any = (
+            model.with_structured_output(schema, include_raw=True) if schema is not None else model
+        )
+        self.structured = schema is not None
+        self.max_in_flight = max_in_flight
+        self.loop = asyncio.new_event_loop()  # one per actor: its connections stay warm
+
+    def __call__(self, batch: Any) -> Any:
+        """Add the output columns to `batch` (a pandas DataFrame or a dict of arrays)."""
+        rows = self.loop.run_until_complete(self._run(list(batch[self.column])))
+        columns = {name: [row[name] for row in rows] for name in OUTPUT_COLUMNS}
+        if isinstance(batch, dict):
+            import numpy as np
+
+            out = dict(batch)
+            for name, values in columns.items():
+                array = np.empty(len(values), dtype=object)
+                array[:] = values
+                out[name] = array
+            return out
+        import pandas as pd
+
+        out = batch.copy()
+        for name, values in columns.items():  # object columns: None stays None, not NaN
+            out[name] = pd.Series(values, index=out.index, dtype=object)
+        return out
+
+    async def _run(self, cells: Sequence[Any]) -> list[Row]:
+        gate = asyncio.Semaphore(self.max_in_flight)
+
+        async def one(cell: Any) -> Row:
+            async with gate:
+                try:  # a row's failure (bad input included) is its own
+                    answer = await self.runnable.ainvoke(_as_input(cell))
+                    return _row(answer, structured=self.structured)
+                except Exception as error:
+                    return _failed(error)
+
+        return list(await asyncio.gather(*(one(cell) for cell in cells)))
+
+
+def _as_input(value: Any) -> str | list[BaseMessage]:
+    """A cell as a prompt or a list of messages (dicts, LangChain messages, or JSON)."""
+    from langchain_core.messages import convert_to_messages
+
+    if isinstance(value, str):
+        stripped = value.lstrip()
+        if not stripped.startswith("["):
+            return value
+        value = json.loads(stripped)
+    if isinstance(value, dict):
+        value = [value]
+    return convert_to_messages(list(value))
+
+
+def _failed(error: BaseException) -> Row:
+    row: Row = dict.fromkeys(OUTPUT_COLUMNS)
+    row["error"] = f"{type(error).__name__}: {error}"
+    return row
+
+
+def _row(result: Any, *, structured: bool) -> Row:
+    parsed = None
+    if structured:
+        if result.get("parsing_error") is not None:
+            return _failed(result["parsing_error"])
+        parsed = result["parsed"]
+        result = result["raw"]
+        if hasattr(parsed, "model_dump"):
+            parsed = parsed.model_dump(mode="json")
+    cost = result.response_metadata.get("cost")
+    return {
+        "text": result.text,
+        "reasoning": result.additional_kwargs.get("reasoning_content"),
+        "tool_calls": json.dumps(result.tool_calls) if result.tool_calls else None,
+        "parsed": None if parsed is None else json.dumps(parsed),
+        "usage": json.dumps(result.usage_metadata) if result.usage_metadata else None,
+        "cost": cost.get("total") if isinstance(cost, dict) else None,
+        "error": None,
+    }

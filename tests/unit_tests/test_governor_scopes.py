@@ -1,0 +1,187 @@
+"""Pools keyed as W&B keys its limit: endpoint, key, project, model, and the scope a 429 states."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx2
+import openai
+import pytest
+
+from langchain_wandb._governor import INITIAL_LIMIT, Governor, Target, governor_for, key_fingerprint
+from langchain_wandb._retry import concurrency_scope, is_concurrency_refusal
+from langchain_wandb.testing._concurrency import concurrency_key, concurrency_refusal
+
+JUNE = "concurrency limit reached for requests: deepseek-ai/DeepSeek-V4-Pro-project limit reached"
+SEPTEMBER = (
+    'concurrency limit reached for requests: model "zai-org/GLM-5.3-Flash", per-user - see '
+    "https://wandb.me/inf-err-limits"
+)
+
+
+def _429(message: str) -> openai.APIStatusError:
+    request = httpx2.Request("POST", "http://fake/v1/chat/completions")
+    return openai.APIStatusError(message, response=httpx2.Response(429, request=request), body=None)
+
+
+@pytest.mark.parametrize(
+    ("message", "scope"),
+    [
+        (JUNE, "project"),
+        (JUNE.upper(), "project"),
+        (SEPTEMBER, "user"),
+        (SEPTEMBER.upper(), "user"),
+        ("Concurrency limit reached for requests", None),
+        ("CONCURRENCY LIMIT REACHED FOR REQUESTS", None),
+    ],
+)
+def test_every_real_429_form_is_a_concurrency_refusal_with_its_scope(
+    message: str, scope: str | None
+) -> None:
+    assert is_concurrency_refusal(_429(message))
+    assert concurrency_scope(_429(message)) == scope
+
+
+@pytest.mark.parametrize("scope", ["project", "user", None])
+def test_the_emulators_429s_read_back_as_their_scope(scope: str | None) -> None:
+    body = concurrency_refusal(scope, "m")  # type: ignore[arg-type]
+    assert body["error"]["code"] == "rate_limit_exceeded"
+    assert concurrency_scope(_429(body["error"]["message"])) == scope
+
+
+def test_the_emulator_counts_each_scope_apart() -> None:
+    assert concurrency_key(None, "p", "k1", "m") == concurrency_key(None, "p", "k2", "m")
+    assert concurrency_key("project", "p", "k1", "m") != concurrency_key("project", "p", "k1", "n")
+    assert concurrency_key("user", "p", "k1", "m") == concurrency_key("user", "q", "k1", "m")
+    assert concurrency_key("user", "p", "k1", "m") != concurrency_key("user", "p", "k2", "m")
+    assert "k1" not in str(concurrency_key("user", "p", "k1", "m"))
+    everything = concurrency_key("project-all-models", "p", "k1", "m")
+    assert everything == concurrency_key("project-all-models", "p", "k2", "n")
+
+
+def test_a_fingerprint_is_stable_short_and_never_the_key() -> None:
+    key = "a" * 40
+    assert key_fingerprint(key) == key_fingerprint(key)
+    assert key_fingerprint(key) != key_fingerprint("b" * 40)
+    assert len(key_fingerprint(key)) == 12
+    assert key not in key_fingerprint(key)
+
+
+def _pair(project_b: str | None = None, key_b: str = "key-b") -> tuple[Governor, Governor]:
+    base = f"http://{uuid.uuid4().hex}.test/v1"
+    a = governor_for(base, "team/p", "m", max_concurrency=None, adaptive=True, key="key-a")
+    b = governor_for(
+        base, project_b or "team/p", "m", max_concurrency=None, adaptive=True, key=key_b
+    )
+    return a, b
+
+
+def test_two_keys_do_not_share_a_pool_or_a_learned_limit() -> None:
+    a, b = _pair()
+    slots = [a.acquire(time.monotonic() + 5) for _ in range(INITIAL_LIMIT)]
+    assert a.acquire(time.monotonic()) is None  # key A is full...
+    held = b.acquire(time.monotonic())  # ...key B is not held back by it
+    assert held is not None
+    assert slots[2] is not None
+    a.refused(slots[2])  # a 429 on key A that names no scope
+    assert a.snapshot().limit == 2
+    assert b.snapshot().limit == INITIAL_LIMIT
+    for slot in [*slots, held]:
+        assert slot is not None
+        slot.release()
+
+
+def test_a_project_scoped_429_joins_every_key_on_that_project() -> None:
+    a, b = _pair()
+    slots = [a.acquire(time.monotonic() + 5) for _ in range(3)]
+    assert slots[2] is not None
+    a.refused(slots[2], "project")
+    assert a.snapshot().scope == "project"
+    assert a.snapshot().limit == 2
+    assert b.snapshot().limit == INITIAL_LIMIT  # B has not heard yet...
+    held = b.acquire(time.monotonic())
+    assert held is not None
+    b.refused(held, "project")  # ...until its own 429 says the same
+    assert b.snapshot().scope == "project"
+    joined = a.acquire(time.monotonic())
+    assert joined is not None
+    assert a.snapshot().in_flight == b.snapshot().in_flight == 1  # one pool now
+    for slot in [*slots, held, joined]:
+        assert slot is not None
+        slot.release()
+
+
+def test_a_user_scoped_429_joins_every_project_of_that_key_only() -> None:
+    a, other_project = _pair(project_b="team/q", key_b="key-a")
+    _, other_key = _pair(project_b="team/q")
+    slot = a.acquire(time.monotonic())
+    assert slot is not None
+    a.refused(slot, "user")
+    second = other_project.acquire(time.monotonic())
+    assert second is not None
+    other_project.refused(second, "user")
+    slot.release()
+    second.release()
+    assert a.snapshot().scope == other_project.snapshot().scope == "user"
+    assert a.snapshot().limit == other_project.snapshot().limit == 1
+    kept = a.acquire(time.monotonic())
+    assert other_project.snapshot().in_flight == 1  # the same pool
+    assert other_key.snapshot().in_flight == 0
+    assert kept is not None
+    kept.release()
+
+
+def test_an_unknown_default_project_stays_narrow_under_a_project_scope() -> None:
+    target = Target("http://x", "fp", None, "m")
+    assert target.pool_key("project") == target.pool_key(None)
+    assert "fp" in target.pool_key("user")
+
+
+def test_a_refused_request_requeued_into_its_new_scope_frees_its_old_slot() -> None:
+    a, _ = _pair()
+    old = a.acquire(time.monotonic())
+    assert old is not None
+    a.refused(old, "project")
+    again = a.acquire(time.monotonic() + 5, previous=old)
+    assert again is not None
+    assert old._pool.snapshot(None, True).in_flight == 0  # not leaked in the old pool
+    assert a.snapshot().in_flight == 1
+    again.release()
+
+
+class _ForeignSlot:
+    position = 1
+    queued = False
+
+    def release(self) -> None:
+        """Nothing to free."""
+
+
+def test_a_slot_of_another_backend_is_refused_by_name() -> None:
+    a, _ = _pair()
+    with pytest.raises(TypeError, match="another backend"):
+        a.acquire(time.monotonic(), previous=_ForeignSlot())
+
+
+def test_a_fixed_governor_ignores_refusals_and_a_late_admission_counts_its_position() -> None:
+    base = f"http://{uuid.uuid4().hex}.test/v1"
+    fixed = governor_for(base, None, "m", max_concurrency=2, adaptive=False, key="k")
+    slot = fixed.acquire(time.monotonic())
+    assert slot is not None
+    fixed.refused(slot, "user")
+    assert (fixed.snapshot().learned, fixed.snapshot().scope) == (False, None)
+    slot.release()
+    adaptive = governor_for(base, None, "m", max_concurrency=None, adaptive=True, key="k")
+    slots = [adaptive.acquire(time.monotonic()) for _ in range(INITIAL_LIMIT)]
+    first = slots[0]
+    assert first is not None
+    adaptive.admitted(first, late=True)  # sent 1st of 8: says nothing about a full limit
+    assert adaptive.snapshot().limit == INITIAL_LIMIT
+    last = slots[-1]
+    assert last is not None
+    adaptive.admitted(last, late=True)  # sent 8th of 8: the limit was full, grow it
+    assert adaptive.snapshot().limit == INITIAL_LIMIT + 1
+    for held in slots:
+        assert held is not None
+        held.release()
