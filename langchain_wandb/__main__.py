@@ -1,5 +1,8 @@
 """`python -m langchain_wandb "prompt"`: stream an answer from W&B Inference to the terminal.
 
+`python -m langchain_wandb batch requests.jsonl -o results.jsonl` runs a batch file
+instead (see `langchain_wandb.batch`; `... batch --help` lists its options).
+
 Without `WANDB_API_KEY` it answers from the embedded emulator and says so. The answer
 goes to stdout; where it came from, usage and timing go to stderr, so piping stays clean.
 """
@@ -54,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m langchain_wandb",
         description="Stream a chat answer from W&B Inference (or the offline emulator "
         "when WANDB_API_KEY is not set).",
+        epilog="Batch jobs: python -m langchain_wandb batch requests.jsonl -o results.jsonl "
+        "(see: python -m langchain_wandb batch --help).",
     )
     parser.add_argument("prompt", nargs="?", help="the prompt; read from stdin if omitted")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
@@ -83,10 +88,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @contextmanager
-def _backend() -> Iterator[tuple[dict[str, Any], str]]:
+def _backend(*, paced: bool = True) -> Iterator[tuple[dict[str, Any], str]]:
     """Yield model kwargs and a line saying where answers come from.
 
-    That is W&B when `WANDB_API_KEY` is set, else an embedded emulator.
+    That is W&B when `WANDB_API_KEY` is set, else an embedded emulator (whose first
+    answer streams visibly when `paced`).
     """
     if os.environ.get("WANDB_API_KEY"):
         url = os.environ.get("WANDB_INFERENCE_BASE_URL") or DEFAULT_BASE_URL
@@ -99,7 +105,8 @@ def _backend() -> Iterator[tuple[dict[str, Any], str]]:
         "(offline, canned answers). Set WANDB_API_KEY to use W&B."
     )
     with WandbEmulator() as emulator:
-        emulator.script(Reply(delay=0.015))  # paced, so the demo visibly streams
+        if paced:
+            emulator.script(Reply(delay=0.015))  # so the demo visibly streams
         yield {"base_url": emulator.base_url, "api_key": "emulator"}, notice
 
 
@@ -255,8 +262,29 @@ def error_line(error: BaseException) -> str:
     return " ".join(redact(text, os.environ.get("WANDB_API_KEY", "").strip()).split())
 
 
+def _batch(argv: list[str]) -> int:
+    """`python -m langchain_wandb batch ...`: run a batch file; returns the exit code."""
+    from langchain_wandb.batch._cli import execute, model_params, parser
+
+    args = parser().parse_args(argv)
+    try:
+        with _backend(paced=False) as (backend, notice):
+            llm = ChatWandbInference(**model_params(args, backend))
+            print(notice, file=sys.stderr)
+            return execute(llm, args, argv, sys.stderr)
+    except (ModelError, ValueError) as error:  # the batch's Input/OutputError are ValueErrors
+        print(f"error: {error_line(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # before the run took over Ctrl-C: nothing was sent
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
 def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
     """Run the CLI; returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["batch"]:
+        return _batch(argv[1:])
     args = _parser().parse_args(argv)
     try:
         _run(args, stdin or sys.stdin, sys.stdout, sys.stderr)

@@ -1,0 +1,167 @@
+"""Output rows in OpenAI's batch output format, and what each failure means for the run.
+
+A success: `{"id", "custom_id", "response": {"status_code": 200, "request_id", "body":
+<chat.completion>}, "error": null}`; the body has `usage` (with token details when the
+server sent them) and our `cost` (null when the price is unknown). A failure has
+`error: {"code": <typed error class>, "message": <with the server's text>,
+"retry_on_resume": bool}` and, when the server answered with an HTTP status, `response`
+with that status and the server's error body.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Literal
+
+from langchain_core.exceptions import (
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+from langchain_core.messages import AIMessage
+
+Outcome = Literal["stop", "transient", "permanent"]
+INVALID_INPUT = "invalid_input"
+# W&B's 429s that waiting will not cure (docs.wandb.ai, "rate limit errors (429)").
+_QUOTA_MARKERS = ("exceeded your current quota", "personal account", "quota", "credits")
+_TRANSIENT_STATUSES = (408, 409, 429)
+
+
+def new_row_id() -> str:
+    """A fresh output row id, as OpenAI names them."""
+    return f"batch_req_{uuid.uuid4().hex}"
+
+
+def dumps(record: dict[str, Any]) -> bytes:
+    """One output line (compact JSON and a newline)."""
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def is_quota_error(error: BaseException) -> bool:
+    """A 429 about quota, credits or the account: retrying or waiting will not help."""
+    if "quota" in type(error).__name__.lower():
+        return True
+    if getattr(error, "status_code", None) != 429:
+        return False
+    text = str(error).lower()
+    return any(marker in text for marker in _QUOTA_MARKERS)
+
+
+def outcome_of(error: BaseException) -> Outcome:
+    """What a row's error means: stop the run, retry on resume, or a final answer."""
+    if isinstance(error, (ModelAuthenticationError, ModelPermissionDeniedError)):
+        return "stop"  # 401, and 402/403 (both are permission errors)
+    if is_quota_error(error):
+        return "stop"
+    status = getattr(error, "status_code", None)
+    if isinstance(error, (ModelRateLimitError, ModelTimeoutError, ModelConnectionError)):
+        return "transient"
+    if isinstance(status, int) and (status >= 500 or status in _TRANSIENT_STATUSES):
+        return "transient"
+    from langchain_wandb._errors import StreamEndedEarlyError
+
+    return "transient" if isinstance(error, StreamEndedEarlyError) else "permanent"
+
+
+def error_record(custom_id: str, error: BaseException) -> dict[str, Any]:
+    """The output row of a request that failed with `error` (typed, with the server's text)."""
+    status = getattr(error, "status_code", None)
+    response = None
+    if isinstance(status, int):
+        body = getattr(error, "body", None)
+        response = {"status_code": status, "request_id": None, "body": {"error": body}}
+    return {
+        "id": new_row_id(),
+        "custom_id": custom_id,
+        "response": response,
+        "error": {
+            "code": type(error).__name__,
+            "message": str(error),
+            "retry_on_resume": outcome_of(error) == "transient",
+        },
+    }
+
+
+def bad_input_record(custom_id: str, problem: str) -> dict[str, Any]:
+    """The output row of an input line that cannot be a request."""
+    return {
+        "id": new_row_id(),
+        "custom_id": custom_id,
+        "response": None,
+        "error": {"code": INVALID_INPUT, "message": problem, "retry_on_resume": False},
+    }
+
+
+def success_record(custom_id: str, message: AIMessage) -> dict[str, Any]:
+    """The output row of an answered request: the answer as a `chat.completion`."""
+    meta = message.response_metadata
+    body: dict[str, Any] = {
+        "id": meta.get("id") or message.id,
+        "object": "chat.completion",
+        "model": meta.get("model_name"),
+        "choices": [
+            {
+                "index": 0,
+                "message": _wire_message(message),
+                "finish_reason": meta.get("finish_reason"),
+                "logprobs": meta.get("logprobs"),
+            }
+        ],
+        "usage": wire_usage(message),
+        "cost": meta.get("cost"),
+    }
+    if "system_fingerprint" in meta:
+        body["system_fingerprint"] = meta["system_fingerprint"]
+    return {
+        "id": new_row_id(),
+        "custom_id": custom_id,
+        "response": {"status_code": 200, "request_id": None, "body": body},
+        "error": None,
+    }
+
+
+def _wire_message(message: AIMessage) -> dict[str, Any]:
+    wire: dict[str, Any] = {"role": "assistant", "content": message.text or None}
+    if reasoning := message.additional_kwargs.get("reasoning_content"):
+        wire["reasoning"] = reasoning
+    calls: list[dict[str, Any]] = [
+        {
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["name"], "arguments": json.dumps(call["args"])},
+        }
+        for call in message.tool_calls
+    ]
+    calls += [
+        {
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["name"], "arguments": call["args"]},
+        }
+        for call in message.invalid_tool_calls
+    ]
+    if calls:
+        wire["tool_calls"] = calls
+    return wire
+
+
+def wire_usage(message: AIMessage) -> dict[str, Any] | None:
+    """The answer's usage in OpenAI's names; None when the server reported none."""
+    usage = message.usage_metadata
+    if usage is None:
+        return None
+    wire: dict[str, Any] = {
+        "prompt_tokens": usage["input_tokens"],
+        "completion_tokens": usage["output_tokens"],
+        "total_tokens": usage["total_tokens"],
+    }
+    cached = usage.get("input_token_details", {}).get("cache_read")
+    if cached is not None:
+        wire["prompt_tokens_details"] = {"cached_tokens": cached}
+    reasoning = usage.get("output_token_details", {}).get("reasoning")
+    if reasoning is not None:
+        wire["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return wire
