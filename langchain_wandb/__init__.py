@@ -1,7 +1,7 @@
 """LangChain integration for W&B Inference (https://api.inference.wandb.ai/v1).
 
-Names load on first use, so that `import langchain_wandb` (and the pytest plugin that
-every pytest run of an installing project imports) costs almost nothing.
+Names load on first use, so that `import langchain_wandb` costs almost nothing. Every typed
+error is also in `langchain_wandb.errors`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from langchain_wandb import errors
     from langchain_wandb._errors import (
         EventTooLargeError,
         MalformedResponseError,
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from langchain_wandb.chat_models import ChatWandbInference
     from langchain_wandb.models import WandbModel
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _HOMES = {
     "ChatWandbInference": "langchain_wandb.chat_models",
@@ -50,11 +51,14 @@ __all__ = [
     "WandbModel",
     "WandbStreamError",
     "__version__",
+    "errors",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Load a public name from the module it lives in, once."""
+    if name == "errors":
+        return importlib.import_module("langchain_wandb.errors")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'langchain_wandb' has no attribute {name!r}")

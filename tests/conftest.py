@@ -7,6 +7,9 @@ import pytest
 from langchain_wandb import ChatWandbInference
 from langchain_wandb.testing import WandbEmulator
 
+# The documented way to enable the plugin: installing the package registers nothing.
+pytest_plugins = ["langchain_wandb.testing.pytest_plugin"]
+
 
 @pytest.fixture
 def emulator(wandb_emulator: WandbEmulator) -> WandbEmulator:
