@@ -6,8 +6,9 @@ error is also in `langchain_wandb.errors`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from langchain_wandb._lazy import lazy_names
 
 if TYPE_CHECKING:
     from langchain_wandb import errors
@@ -37,6 +38,7 @@ _HOMES = {
     "StreamTimeoutError": "langchain_wandb._errors",
     "WandbModel": "langchain_wandb.models",
     "WandbStreamError": "langchain_wandb._errors",
+    "errors": "langchain_wandb.errors",
 }
 
 __all__ = [
@@ -55,18 +57,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name from the module it lives in, once."""
-    if name == "errors":
-        return importlib.import_module("langchain_wandb.errors")
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'langchain_wandb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names, loaded or not."""
-    return sorted(__all__)
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_names(globals(), _HOMES)

@@ -32,8 +32,9 @@ HTTP error class you touch imports the openai SDK (they subclass its errors).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from langchain_wandb._lazy import lazy_names
 
 if TYPE_CHECKING:
     from langchain_wandb._errors import (
@@ -107,16 +108,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Load an error class from the module that defines it, once."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names, loaded or not."""
-    return sorted(__all__)
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_names(globals(), _HOMES)

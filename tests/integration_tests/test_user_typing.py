@@ -44,6 +44,8 @@ def offline() -> str:
 def mypy_output(tmp_path_factory: pytest.TempPathFactory) -> str:
     project = tmp_path_factory.mktemp("user_project")
     (project / "user_code.py").write_text(textwrap.dedent(_USER_CODE))
+    # A misspelt name must be an error for the user, not a silent Any from __getattr__.
+    (project / "typo.py").write_text("from langchain_wandb.errors import WandbRateLimitErr\n")
     # Run from the user's directory, so the package is found where it is installed.
     run = subprocess.run(
         [
@@ -53,6 +55,7 @@ def mypy_output(tmp_path_factory: pytest.TempPathFactory) -> str:
             "--strict",
             "--no-incremental",
             "user_code.py",
+            "typo.py",
         ],
         cwd=project,
         capture_output=True,
@@ -72,4 +75,11 @@ def test_the_package_is_typed_for_its_users(mypy_output: str) -> None:
 
 def test_user_code_has_no_errors_and_no_any(mypy_output: str) -> None:
     errors = [line for line in mypy_output.splitlines() if ": error:" in line]
-    assert errors == [], mypy_output
+    assert [e for e in errors if e.startswith("user_code.py")] == [], mypy_output
+
+
+def test_a_misspelt_import_is_an_error_not_any(mypy_output: str) -> None:
+    errors = [line for line in mypy_output.splitlines() if line.startswith("typo.py")]
+    assert len(errors) == 1, mypy_output
+    assert 'has no attribute "WandbRateLimitErr"' in errors[0]
+    assert "[attr-defined]" in errors[0]

@@ -58,7 +58,7 @@ def test_the_package_root_reaches_the_errors_module() -> None:
 
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'NotAnError'"):
-        _ = errors.NotAnError
+        _ = errors.NotAnError  # type: ignore[attr-defined]
 
 
 def test_importing_the_errors_module_loads_neither_the_sdk_nor_the_chat_model() -> None:
