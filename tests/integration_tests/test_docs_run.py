@@ -15,7 +15,6 @@ import inspect
 import io
 import re
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,14 +71,7 @@ def _run_test_functions(namespace: dict[str, Any], seen: set[str]) -> None:
         parameters = list(inspect.signature(function).parameters)
         assert parameters in ([], ["wandb_emulator"]), f"{name} needs fixtures {parameters}"
         with configured_emulator(**options) as emulator:
-            _call(function, emulator if parameters else None)
-
-
-def _call(function: Callable[..., Any], emulator: Any) -> None:
-    if emulator is None:
-        function()
-    else:
-        function(emulator)
+            function(*[emulator][: len(parameters)])
 
 
 @pytest.mark.parametrize("path", DOC_FILES, ids=lambda p: str(p.relative_to(ROOT)))
