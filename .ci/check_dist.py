@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import tarfile
 import zipfile
+from email.message import Message
 from email.parser import Parser
 from pathlib import Path
 
@@ -53,14 +54,19 @@ def _check_wheel(path: Path) -> list[str]:
     if f"{dist_info}/licenses/LICENSE" not in names:
         problems.append("wheel lacks the LICENSE file")
     problems += [f"wheel holds {n}" for n in names if n.startswith(("tests/", "benchmarks/"))]
+    if "pytest11" in entry_points:
+        problems.append("the wheel registers a pytest11 entry point")
+    return problems + _check_metadata(metadata)
+
+
+def _check_metadata(metadata: Message) -> list[str]:
+    problems = []
     if metadata["License-Expression"] != "MIT":
         problems.append(f"License-Expression is {metadata['License-Expression']!r}")
     classifiers = metadata.get_all("Classifier") or []
     problems += [f"classifier missing: {c}" for c in CLASSIFIERS if c not in classifiers]
     extras = set(metadata.get_all("Provides-Extra") or [])
     problems += [f"developer extra published: {e}" for e in extras & {"test", "lint", "bench"}]
-    if "pytest11" in entry_points:
-        problems.append("the wheel registers a pytest11 entry point")
     if not metadata.get_all("Project-URL"):
         problems.append("no project URLs")
     return problems
