@@ -1,15 +1,17 @@
 """LangChain integration for W&B Inference (https://api.inference.wandb.ai/v1).
 
-Names load on first use, so that `import langchain_wandb` (and the pytest plugin that
-every pytest run of an installing project imports) costs almost nothing.
+Names load on first use, so that `import langchain_wandb` costs almost nothing. Every typed
+error is also in `langchain_wandb.errors`.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from langchain_wandb._lazy import lazy_names
 
 if TYPE_CHECKING:
+    from langchain_wandb import errors
     from langchain_wandb._errors import (
         EventTooLargeError,
         MalformedResponseError,
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from langchain_wandb.chat_models import ChatWandbInference
     from langchain_wandb.models import ModelPrice, WandbModel
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _HOMES = {
     "ChatWandbInference": "langchain_wandb.chat_models",
@@ -38,6 +40,7 @@ _HOMES = {
     "StreamTimeoutError": "langchain_wandb._errors",
     "WandbModel": "langchain_wandb.models",
     "WandbStreamError": "langchain_wandb._errors",
+    "errors": "langchain_wandb.errors",
     "get_wandb_callback": "langchain_wandb.callbacks",
 }
 
@@ -54,20 +57,10 @@ __all__ = [
     "WandbModel",
     "WandbStreamError",
     "__version__",
+    "errors",
     "get_wandb_callback",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name from the module it lives in, once."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'langchain_wandb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names, loaded or not."""
-    return sorted(__all__)
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_names(globals(), _HOMES)

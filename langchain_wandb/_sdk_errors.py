@@ -5,10 +5,6 @@ Code that catches `openai.RateLimitError` and code that catches
 server said and what to do next, and never contain the API key: errors are classified
 on the server's own text first, then masked (see `_redact`). Imported only once a
 request fails.
-
-PYTEST_DONT_REWRITE: the package's pytest plugin makes pytest rewrite its modules, and a
-module first imported deep inside a failing stream (as this one is) has made CPython
-3.11's compiler fail intermittently ("AST constructor recursion depth mismatch").
 """
 
 from __future__ import annotations

@@ -2,8 +2,6 @@
 
 LangChain tool and schema forms -> W&B request fields; answers -> values that fit the
 schema, or a typed error that says why they cannot.
-
-PYTEST_DONT_REWRITE: imported on first use, deep in a call; see `_sdk_errors`.
 """
 
 from __future__ import annotations

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+import langchain_wandb
 from langchain_wandb import ChatWandbInference
 from langchain_wandb.testing import WandbEmulator
+
+# The documented way to enable the plugin: installing the package registers nothing.
+pytest_plugins = ["langchain_wandb.testing.pytest_plugin"]
+
+
+def pytest_report_header() -> str:
+    """Which langchain_wandb the run tests (CI checks it is the installed wheel's)."""
+    return f"langchain_wandb {langchain_wandb.__version__}: {langchain_wandb.__file__}"
 
 
 @pytest.fixture

@@ -5,56 +5,57 @@ non-streaming chat completions, `GET /models`, errors and stream faults) byte-sh
 the vLLM 0.32 servers behind W&B (see `langchain_wandb.testing._server` for what is
 matched and what is not), answers with scripted `Reply`s, refuses what W&B refuses
 (unknown models, context overflow, images to text-only models, the concurrency limit),
-and records every request. The
-`wandb_emulator` pytest fixture (a pytest plugin installed with this package) gives each
-test a running one.
+and records every request.
 
-Names are imported on first use, so loading the pytest plugin costs nothing until a test
-uses the fixture.
+- `with emulated():` runs a block offline: `ChatWandbInference`s built in it talk to a
+  fresh emulator (it sets `WANDB_INFERENCE_BASE_URL` and `WANDB_API_KEY` for the block).
+- `configured_emulator(models=..., concurrency_limit=..., ...)` builds one in one call.
+- The `wandb_emulator` pytest fixture gives each test a running one: enable it with
+  `pytest_plugins = ["langchain_wandb.testing.pytest_plugin"]` in your conftest.py.
+
+Names are imported on first use.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from langchain_wandb._lazy import lazy_names
 
 if TYPE_CHECKING:
+    from langchain_wandb.testing._emulated import EMULATOR_KEY, configured_emulator, emulated
     from langchain_wandb.testing._models import EmulatedModel
     from langchain_wandb.testing._replies import RAMBLING_JOKE, Reply, ToolCallReply
     from langchain_wandb.testing._server import EMULATED_MODELS, RecordedRequest, WandbEmulator
 
 _HOMES = {
     "EMULATED_MODELS": "_server",
+    "EMULATOR_KEY": "_emulated",
     "EmulatedModel": "_models",
     "RAMBLING_JOKE": "_replies",
     "RecordedRequest": "_server",
     "Reply": "_replies",
     "ToolCallReply": "_replies",
     "WandbEmulator": "_server",
+    "configured_emulator": "_emulated",
+    "emulated": "_emulated",
 }
 
 __all__ = [
     "EMULATED_MODELS",
+    "EMULATOR_KEY",
     "RAMBLING_JOKE",
     "EmulatedModel",
     "RecordedRequest",
     "Reply",
     "ToolCallReply",
     "WandbEmulator",
+    "configured_emulator",
+    "emulated",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use."""
-    home = _HOMES.get(name)
-    if home is None:
-        msg = f"module {__name__!r} has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """Public names, for completion."""
-    return sorted(__all__)
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_names(
+        globals(), {name: f"{__name__}.{home}" for name, home in _HOMES.items()}
+    )
