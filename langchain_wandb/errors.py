@@ -24,6 +24,7 @@ catches either keeps working. Messages never contain the API key.
 | `MalformedResponseError` | the server sent data that cannot be read | `WandbStreamError` |
 | `NoAnswerError` | the reply ended with neither an answer nor a finish reason | `WandbStreamError` |
 | `EventTooLargeError` | one stream event grew past the size limit | `WandbStreamError` |
+| `ToolCallCutOffError` | the stream ended inside a tool call's arguments (not at `max_tokens`) | `MalformedResponseError` |
 | `OutputTruncatedError` | `max_tokens` cut off a tool call or structured output (`.ai_message` keeps it) | `OutputParserException` |
 
 Names load on first use: `import langchain_wandb.errors` costs nothing, while the first
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
         NoAnswerError,
         StreamEndedEarlyError,
         StreamTimeoutError,
+        ToolCallCutOffError,
         WandbStreamError,
     )
     from langchain_wandb._sdk_errors import (
@@ -69,6 +71,7 @@ _HOMES = {
     "NoAnswerError": _STREAM,
     "StreamEndedEarlyError": _STREAM,
     "StreamTimeoutError": _STREAM,
+    "ToolCallCutOffError": _STREAM,
     "WandbStreamError": _STREAM,
     "WandbAPIStatusError": _HTTP,
     "WandbAuthenticationError": _HTTP,
@@ -92,6 +95,7 @@ __all__ = [
     "OutputTruncatedError",
     "StreamEndedEarlyError",
     "StreamTimeoutError",
+    "ToolCallCutOffError",
     "WandbAPIStatusError",
     "WandbAuthenticationError",
     "WandbBadRequestError",
