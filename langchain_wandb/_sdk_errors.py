@@ -171,12 +171,26 @@ def _masked_request(request: httpx2.Request, secret: str) -> httpx2.Request:
     return httpx2.Request(request.method, redact(str(request.url), secret), headers=headers)
 
 
+# Headers that describe the bytes as they came over the wire: the copy holds the decoded
+# text, so they no longer apply (a copy that kept `Content-Encoding: gzip` over decoded
+# bytes could not be read).
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
 def _masked_response(response: httpx2.Response, secret: str) -> httpx2.Response:
-    """A copy of `response` (and its request) with the key masked in text and headers."""
+    """A readable copy of `response` (and its request) with the key masked in text and headers.
+
+    The copy holds the decoded body, re-encoded in the response's charset.
+    """
+    encoding = response.encoding or "utf-8"
     return httpx2.Response(
         response.status_code,
-        headers={name: redact(value, secret) for name, value in response.headers.items()},
-        content=redact(_response_text(response), secret).encode(),
+        headers={
+            name: redact(value, secret)
+            for name, value in response.headers.items()
+            if name.lower() not in _WIRE_HEADERS
+        },
+        content=redact(_response_text(response), secret).encode(encoding, "replace"),
         request=_masked_request(response.request, secret),
     )
 
@@ -263,10 +277,13 @@ def to_typed_error(
     error is classified on the server's own words first; then the key is masked in it,
     in the error it stays chained to, and in everything that error was raised from.
     """
-    typed = _classified(
-        error, model=model, secret=secret, timeout=timeout, idle_timeout=idle_timeout
-    )
-    mask_everywhere(error, secret)
+    try:
+        typed = _classified(
+            error, model=model, secret=secret, timeout=timeout, idle_timeout=idle_timeout
+        )
+    finally:
+        # Even if classifying failed, nothing chained to what propagates shows the key.
+        mask_everywhere(error, secret)
     if typed is not error:
         mask_everywhere(typed, secret)
     return typed

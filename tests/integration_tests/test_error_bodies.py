@@ -1,0 +1,127 @@
+"""Error bodies, whatever their encoding, become typed errors quoting the server's words.
+
+Raw-socket servers (see raw_server.py): the point is exact bytes and headers, such as a
+gateway that compresses its error pages because the client offered gzip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socket
+import traceback
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from langchain_core.exceptions import ModelError, ModelInvalidRequestError
+from pydantic import SecretStr
+
+from langchain_wandb import ChatWandbInference
+from tests.integration_tests.raw_server import http_response, raw_server
+
+KEY = "wandb_v1_SECRETKEY1234567890"
+SAID = "Invalid value for temperature: must be between 0 and 2"
+
+
+def _encoders() -> dict[str, Callable[[bytes], bytes]]:
+    encoders: dict[str, Callable[[bytes], bytes]] = {
+        "gzip": gzip.compress,
+        "deflate": zlib.compress,
+        "identity": lambda raw: raw,
+    }
+    try:
+        import brotli  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        pass
+    else:
+        encoders["br"] = brotli.compress
+    return encoders
+
+
+ENCODERS = _encoders()
+
+
+def _encoded_error(
+    status: int, message: str, encoding: str
+) -> Callable[[socket.socket, bytes], None]:
+    raw = json.dumps({"error": {"message": message, "code": status}}).encode()
+
+    def answer(conn: socket.socket, request: bytes) -> None:
+        extra = f"Content-Encoding: {encoding}\r\n"
+        conn.sendall(http_response(status, ENCODERS[encoding](raw), extra=extra))
+
+    return answer
+
+
+def _call(llm: ChatWandbInference, api: str) -> object:
+    if api == "stream":
+        return list(llm.stream("hi"))
+    if api == "invoke":
+        return llm.invoke("hi")
+    if api == "plain":
+        return llm.model_copy(update={"streaming": False}).invoke("hi")
+    if api == "ainvoke":
+        return asyncio.run(llm.ainvoke("hi"))
+    if api == "astream":
+
+        async def collect() -> list[Any]:
+            return [chunk async for chunk in llm.astream("hi")]
+
+        return asyncio.run(collect())
+    if api == "list_models":
+        return llm.list_models()
+    return asyncio.run(llm.alist_models())
+
+
+APIS = ["stream", "invoke", "plain", "ainvoke", "astream", "list_models", "alist_models"]
+
+
+@pytest.mark.parametrize("encoding", list(ENCODERS))
+@pytest.mark.parametrize("api", APIS)
+def test_a_compressed_error_body_still_gives_the_typed_error(api: str, encoding: str) -> None:
+    with raw_server(_encoded_error(400, SAID, encoding)) as server:
+        llm = ChatWandbInference(
+            base_url=server.base_url, api_key=SecretStr("k"), timeout=5.0, max_retries=0
+        )
+        with pytest.raises(ModelInvalidRequestError, match=r"\(400\): Invalid value") as caught:
+            _call(llm, api)
+    response = getattr(caught.value, "response", None)
+    assert response is not None
+    assert SAID in response.text  # the masked copy reads back, whatever the encoding was
+
+
+@pytest.mark.parametrize("status", [401, 402, 429, 500, 503])
+def test_every_error_status_survives_gzip(status: int) -> None:
+    with raw_server(_encoded_error(status, "the gateway said no", "gzip")) as server:
+        llm = ChatWandbInference(
+            base_url=server.base_url,
+            api_key=SecretStr("k"),
+            timeout=2.0,
+            max_retries=0,
+            adaptive_concurrency=False,
+        )
+        with pytest.raises(ModelError, match=rf"\({status}\): the gateway said no"):
+            llm.invoke("hi")
+
+
+def test_a_compressed_error_echoing_the_key_never_shows_it() -> None:
+    message = f"Bad key {KEY}"
+    with raw_server(_encoded_error(400, message, "gzip")) as server:
+        llm = ChatWandbInference(
+            base_url=server.base_url, api_key=SecretStr(KEY), timeout=5.0, max_retries=0
+        )
+        with pytest.raises(ModelInvalidRequestError) as caught:
+            llm.invoke("hi")
+    shown = "".join(traceback.format_exception(caught.value))
+    current: BaseException | None = caught.value
+    while current is not None:
+        shown += str(current) + repr(getattr(current, "body", None))
+        response = getattr(current, "response", None)
+        if response is not None:
+            shown += response.text
+        current = current.__cause__ or current.__context__
+    assert "Bad key ***" in shown
+    assert KEY not in shown
