@@ -19,6 +19,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from langchain_wandb.testing._checks import WANDB_ERROR_KINDS
     from langchain_wandb.testing._models import EmulatedModel
     from langchain_wandb.testing._replies import RAMBLING_JOKE, Reply, ToolCallReply
     from langchain_wandb.testing._server import EMULATED_MODELS, RecordedRequest, WandbEmulator
@@ -29,6 +30,7 @@ _HOMES = {
     "RAMBLING_JOKE": "_replies",
     "RecordedRequest": "_server",
     "Reply": "_replies",
+    "WANDB_ERROR_KINDS": "_checks",
     "ToolCallReply": "_replies",
     "WandbEmulator": "_server",
 }
@@ -36,6 +38,7 @@ _HOMES = {
 __all__ = [
     "EMULATED_MODELS",
     "RAMBLING_JOKE",
+    "WANDB_ERROR_KINDS",
     "EmulatedModel",
     "RecordedRequest",
     "Reply",
