@@ -7,20 +7,17 @@ reading it never is.
 
 `timeout` bounds a whole request, whatever the server does: every attempt, every wait
 between attempts and every read of the body fall within one deadline. Per attempt, the
-SDK's timeouts are cut to the time left (reads also to the idle timeout); after the
-headers, a watchdog shuts the response's socket down at the deadline, so a server that
-trickles bytes just often enough to defeat the idle timeout is still cut off on time.
+SDK's timeouts are cut to the time left (reads also to the idle timeout). After the
+headers, a server that trickles bytes just often enough to defeat the idle timeout is
+still cut off on time: sync, a watchdog shuts the response's socket down at the deadline
+(`_watchdog`; disarmed when the response closes, so it never reaches the next request
+on that pooled connection); async, every read runs under `asyncio.timeout_at`, from
+before the headers on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import heapq
-import itertools
-import os
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -197,102 +194,6 @@ def _loop_deadline(deadline: float) -> float:
     return asyncio.get_running_loop().time() + (deadline - time.monotonic())
 
 
-# -- the sync watchdog ----------------------------------------------------------------
-class _Watchdog:
-    """One daemon thread that runs callbacks at deadlines (a heap, no thread per request)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._cancelled: set[int] = set()
-        self._ids = itertools.count()
-        self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def call_at(self, deadline: float, callback: Callable[[], None]) -> int:
-        with self._wake:
-            handle = next(self._ids)
-            heapq.heappush(self._heap, (deadline, handle, callback))
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="langchain-wandb-watchdog", daemon=True
-                )
-                self._thread.start()
-            self._wake.notify()
-            return handle
-
-    def cancel(self, handle: int) -> None:
-        with self._wake:
-            self._cancelled.add(handle)
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
-                    self._wake.wait(wait)
-                    self._drop_cancelled()
-                _, handle, callback = heapq.heappop(self._heap)
-                if handle in self._cancelled:
-                    self._cancelled.discard(handle)
-                    continue
-            callback()
-
-    def _drop_cancelled(self) -> None:
-        while self._heap and self._heap[0][1] in self._cancelled:
-            self._cancelled.discard(heapq.heappop(self._heap)[1])
-
-
-_watchdog = _Watchdog()
-
-
-def _new_watchdog() -> None:
-    global _watchdog  # noqa: PLW0603 - the parent's thread does not exist in a forked child
-    _watchdog = _Watchdog()
-
-
-os.register_at_fork(after_in_child=_new_watchdog)
-
-
-def _socket_of(response: Any) -> socket.socket | None:
-    """The response's socket, through httpcore's documented `network_stream` extension.
-
-    None for a custom transport that has none (the deadline is then checked per read).
-    """
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    return sock if isinstance(sock, socket.socket) else None
-
-
-class _Cutoff:
-    """Shuts a response's socket down at the deadline, unblocking a read in progress.
-
-    Disarmed when the response is done: a pooled socket may already carry another
-    request by the time a late watchdog gets round to it.
-    """
-
-    __slots__ = ("_armed", "_lock", "fired", "sock")
-
-    def __init__(self, sock: socket.socket | None) -> None:
-        self.sock = sock
-        self.fired = False
-        self._armed = True
-        self._lock = threading.Lock()
-
-    def __call__(self) -> None:
-        with self._lock:
-            if not self._armed:
-                return
-            self.fired = True
-            if self.sock is not None:
-                with contextlib.suppress(OSError):  # already closed
-                    self.sock.shutdown(socket.SHUT_RDWR)
-
-    def disarm(self) -> None:
-        """Never fire from now on."""
-        with self._lock:
-            self._armed = False
-
-
 def _broken_connection() -> tuple[type[BaseException], ...]:
     """Errors that mean the connection broke mid-body (timeouts are not among them).
 
@@ -312,11 +213,13 @@ _DRAIN_BYTES = 65536
 
 
 class _Body:
-    """The bytes of one response, read under its deadline (sync: a watchdog thread)."""
+    """The bytes of one response, read under its deadline (sync: see `_watchdog`)."""
 
     def __init__(self, response: Any, deadline: float, timeout: float) -> None:
+        from langchain_wandb._watchdog import watch
+
+        self.cutoff = watch(response, deadline)
         self.reader = response.iter_bytes()
-        self.cutoff = _Cutoff(_socket_of(response))
         self.deadline = deadline
         self.timeout = timeout
 
@@ -336,8 +239,7 @@ class _Body:
 
     def drain(self) -> None:
         """Read what is left of a finished body, briefly, so its connection is reused."""
-        grace = min(self.deadline, time.monotonic() + _DRAIN_SECONDS)
-        handle = _watchdog.call_at(grace, self.cutoff)
+        self.cutoff.at(min(self.deadline, time.monotonic() + _DRAIN_SECONDS))
         left = _DRAIN_BYTES
         try:
             for chunk in self.reader:
@@ -346,8 +248,6 @@ class _Body:
                     break
         except Exception:  # noqa: S110 - the answer is complete; the socket just closes
             pass
-        finally:
-            _watchdog.cancel(handle)
 
 
 @contextmanager
@@ -370,50 +270,36 @@ def stream_bytes(
     deadline = time.monotonic() + limits.timeout
     admitted = _open(config, body, limits, deadline, on_retry=on_retry, resend=resend)
     response = admitted.value
-    reader = _Body(response, deadline, limits.timeout)
-    handle = _watchdog.call_at(deadline, reader.cutoff)
     try:
+        reader = _Body(response, deadline, limits.timeout)
         yield iter(reader)
         reader.drain()
     finally:
-        reader.cutoff.disarm()
-        _watchdog.cancel(handle)
         try:
-            response.close()
+            response.close()  # disarms the cutoff before the connection goes back
         finally:
             admitted.release()
 
 
 class _AsyncBody:
-    """Async `_Body`: the loop shuts the socket at the deadline (one timer per response).
+    """Async `_Body`: each read runs under `asyncio.timeout_at(deadline)`.
 
-    Without a socket to reach (a custom transport), each read runs under
-    `asyncio.timeout_at` instead; never the consumer's code.
+    The timeout belongs to the reading task, so it ends with the request and never
+    touches the connection (which may carry the next request); the consumer's own code
+    between reads is never timed.
     """
 
     def __init__(self, response: Any, deadline: float, timeout: float) -> None:
         self.reader = response.aiter_bytes()
-        self.cutoff = _Cutoff(_socket_of(response))
-        self.deadline = deadline
         self.loop_deadline = _loop_deadline(deadline)
         self.timeout = timeout
-        self.timer = asyncio.get_running_loop().call_at(self.loop_deadline, self.cutoff)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        cutoff = self.cutoff
         try:
-            if cutoff.sock is not None:
-                async for chunk in self.reader:
-                    if cutoff.fired or time.monotonic() > self.deadline:
-                        raise DeadlineExceededError(self.timeout)
-                    yield chunk
-            else:
-                while (chunk := await self._read_before_the_deadline()) is not None:
-                    yield chunk
+            while (chunk := await self._read_before_the_deadline()) is not None:
+                yield chunk
         except _broken_connection():
             pass  # the stream has ended: the decoder judges whether the answer had finished
-        if cutoff.fired:
-            raise DeadlineExceededError(self.timeout)  # see _Body.__iter__
 
     async def _read_before_the_deadline(self) -> bytes | None:
         try:
@@ -453,8 +339,6 @@ async def astream_bytes(
         yield aiter(reader)
         await reader.drain()
     finally:
-        reader.cutoff.disarm()
-        reader.timer.cancel()
         try:
             await response.aclose()
         finally:
