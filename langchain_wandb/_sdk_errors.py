@@ -31,7 +31,9 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
+from langchain_wandb._deadline import CUT
 from langchain_wandb._errors import (
+    EventTooLargeError,
     StreamEndedEarlyError,
     StreamTimeoutError,
     WandbStreamError,
@@ -214,7 +216,15 @@ def server_text(error: openai.APIStatusError) -> str:
 
     W&B and vLLM send `{"error": {"message": ...}}`; W&B documents `{"detail": ...}`
     for 422 (a string, or FastAPI's list of `{"loc", "msg"}`); proxies send HTML or text.
+    A body cut short (too slow or too large, see `_deadline.read_error_body`) is quoted as
+    far as it arrived, with why it was cut.
     """
+    said = _said(error)
+    why = error.response.extensions.get(CUT)
+    return f"{said} [the body was cut short: {why}]" if why else said
+
+
+def _said(error: openai.APIStatusError) -> str:
     body: Any = error.body
     if isinstance(body, dict):
         for key in ("message", "detail", "error", "msg"):
@@ -384,7 +394,11 @@ def _classified(
     error: BaseException, *, model: str, secret: str, timeout: float, idle_timeout: float
 ) -> BaseException:
     from langchain_wandb._governor import ConcurrencyLimitTimeout
-    from langchain_wandb._transport import DeadlineExceededError, MalformedBodyError
+    from langchain_wandb._transport import (
+        BodyTooLargeError,
+        DeadlineExceededError,
+        MalformedBodyError,
+    )
 
     if isinstance(error, openai.APITimeoutError):
         timed_out = WandbTimeoutError(request=error.request)
@@ -423,6 +437,12 @@ def _classified(
             limit=error.limit,
             in_flight=error.in_flight,
             waited=error.waited,
+        )
+    if isinstance(error, BodyTooLargeError):
+        began = redact(excerpt(error.head.decode("utf-8", "replace"), _EXCERPT), secret)
+        return EventTooLargeError(
+            f"W&B sent a JSON answer larger than {error.limit:,} bytes; reading stopped "
+            f"there. It began: {began!r}"
         )
     if isinstance(error, MalformedBodyError):
         return WandbStreamError(

@@ -10,7 +10,7 @@ between attempts and every read of the body fall within one deadline. Per attemp
 SDK's timeouts are cut to the time left (reads also to the idle timeout). After the
 headers, a server that trickles bytes just often enough to defeat the idle timeout is
 still cut off on time: sync, a watchdog shuts the response's socket down at the deadline
-(`_watchdog`; disarmed when the response closes, so it never reaches the next request
+(`_deadline`; disarmed when the response closes, so it never reaches the next request
 on that pooled connection); async, every read runs under `asyncio.timeout_at`, from
 before the headers on.
 """
@@ -59,6 +59,20 @@ class DeadlineExceededError(TimeoutError):
         """Record the `timeout` (seconds) that passed."""
         super().__init__(f"the request ran past its total timeout of {timeout:g} s")
         self.timeout = timeout
+
+
+PLAIN_BODY_LIMIT = 16 * 2**20
+"""The largest plain JSON answer read, in decoded bytes (the event stream's line limit)."""
+
+
+class BodyTooLargeError(ValueError):
+    """A plain JSON answer grew past `PLAIN_BODY_LIMIT`; reading stopped there."""
+
+    def __init__(self, head: bytes, limit: int) -> None:
+        """Keep the body's first bytes (callers show an excerpt)."""
+        super().__init__(f"the response body is larger than {limit:,} bytes")
+        self.head = head
+        self.limit = limit
 
 
 class MalformedBodyError(ValueError):
@@ -127,13 +141,23 @@ def _open(
     on_retry: RetryHook | None,
     resend: Resend | None,
 ) -> Admitted[Any]:
+    from langchain_wandb._deadline import request_deadline
+
     client = sync_client(config)
 
     def send(body: dict[str, Any]) -> Admitted[Any]:
         # A plain request waits for its whole body, so only streams use the idle timeout.
         idle = limits.idle_timeout if body.get("stream") else limits.timeout
+
+        def attempt(remaining: float) -> Any:
+            token = request_deadline.set(deadline)  # read by the error-body hook
+            try:
+                return _post(client, body, _timeouts(remaining, idle))
+            finally:
+                request_deadline.reset(token)
+
         return run_with_retries(
-            lambda remaining: _post(client, body, _timeouts(remaining, idle)),
+            attempt,
             max_retries=limits.max_retries,
             deadline=deadline,
             governor=governor(config.base_url, config.project, str(body["model"]), limits),
@@ -158,6 +182,8 @@ async def _aopen(
     on_retry: RetryHook | None,
     resend: Resend | None,
 ) -> Admitted[Any]:
+    from langchain_wandb._deadline import request_deadline
+
     client = async_client(config)
     loop_deadline = _loop_deadline(deadline)
 
@@ -166,11 +192,14 @@ async def _aopen(
 
         async def attempt(remaining: float) -> Any:
             # asyncio's own timeout also bounds a server that trickles its headers.
+            token = request_deadline.set(deadline)  # read by the error-body hook
             try:
                 async with asyncio.timeout_at(loop_deadline):
                     return await _post(client, body, _timeouts(remaining, idle))
             except TimeoutError:
                 raise DeadlineExceededError(limits.timeout) from None
+            finally:
+                request_deadline.reset(token)
 
         return await arun_with_retries(
             attempt,
@@ -213,10 +242,10 @@ _DRAIN_BYTES = 65536
 
 
 class _Body:
-    """The bytes of one response, read under its deadline (sync: see `_watchdog`)."""
+    """The bytes of one response, read under its deadline (sync: see `_deadline`)."""
 
     def __init__(self, response: Any, deadline: float, timeout: float) -> None:
-        from langchain_wandb._watchdog import watch
+        from langchain_wandb._deadline import watch
 
         self.cutoff = watch(response, deadline)
         self.reader = response.iter_bytes()
@@ -354,7 +383,10 @@ def post_json(
 ) -> dict[str, Any]:
     """Send a non-streaming chat completion and return the decoded JSON body."""
     with stream_bytes(config, body, limits, on_retry, resend) as chunks:
-        return _decode_body(b"".join(chunks))
+        kept = bytearray()
+        for chunk in chunks:
+            _add_capped(kept, chunk)
+        return _decode_body(bytes(kept))
 
 
 async def apost_json(
@@ -366,7 +398,16 @@ async def apost_json(
 ) -> dict[str, Any]:
     """Async `post_json`."""
     async with astream_bytes(config, body, limits, on_retry, resend) as chunks:
-        return _decode_body(b"".join([chunk async for chunk in chunks]))
+        kept = bytearray()
+        async for chunk in chunks:
+            _add_capped(kept, chunk)
+        return _decode_body(bytes(kept))
+
+
+def _add_capped(kept: bytearray, chunk: bytes) -> None:
+    kept += chunk
+    if len(kept) > PLAIN_BODY_LIMIT:
+        raise BodyTooLargeError(bytes(kept[:4096]), PLAIN_BODY_LIMIT)
 
 
 def _decode_body(raw: bytes) -> dict[str, Any]:
@@ -381,11 +422,17 @@ def _decode_body(raw: bytes) -> dict[str, Any]:
 
 def list_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict[str, Any]]:
     """GET /models: the raw model entries W&B serves."""
+    from langchain_wandb._deadline import request_deadline
+
     models = sync_client(config).models
     deadline = time.monotonic() + limits.timeout
 
     def attempt(remaining: float) -> Any:
-        return models.list(timeout=_timeouts(remaining, limits.timeout))
+        token = request_deadline.set(deadline)
+        try:
+            return models.list(timeout=_timeouts(remaining, limits.timeout))
+        finally:
+            request_deadline.reset(token)
 
     admitted = run_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
     admitted.release()
@@ -394,16 +441,21 @@ def list_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict
 
 async def alist_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict[str, Any]]:
     """Async `list_model_entries`."""
+    from langchain_wandb._deadline import request_deadline
+
     models = async_client(config).models
     deadline = time.monotonic() + limits.timeout
     loop_deadline = _loop_deadline(deadline)
 
     async def attempt(remaining: float) -> Any:
+        token = request_deadline.set(deadline)
         try:
             async with asyncio.timeout_at(loop_deadline):
                 return await models.list(timeout=_timeouts(remaining, limits.timeout))
         except TimeoutError:
             raise DeadlineExceededError(limits.timeout) from None
+        finally:
+            request_deadline.reset(token)
 
     admitted = await arun_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
     admitted.release()

@@ -10,6 +10,8 @@ import asyncio
 import gzip
 import json
 import socket
+import threading
+import time
 import traceback
 import zlib
 from collections.abc import Callable
@@ -19,7 +21,7 @@ import pytest
 from langchain_core.exceptions import ModelError, ModelInvalidRequestError
 from pydantic import SecretStr
 
-from langchain_wandb import ChatWandbInference
+from langchain_wandb import ChatWandbInference, EventTooLargeError
 from tests.integration_tests.raw_server import http_response, raw_server
 
 KEY = "wandb_v1_SECRETKEY1234567890"
@@ -125,3 +127,103 @@ def test_a_compressed_error_echoing_the_key_never_shows_it() -> None:
         current = current.__cause__ or current.__context__
     assert "Bad key ***" in shown
     assert KEY not in shown
+
+
+def _trickled_error(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(b"HTTP/1.1 500 X\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n")
+    conn.sendall(b'{"error": {"message": "the engine')
+    for _ in range(60):
+        conn.sendall(b".")
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_an_error_body_that_trickles_ends_at_the_timeout(api: str) -> None:
+    with raw_server(_trickled_error) as server:
+        llm = ChatWandbInference(
+            base_url=server.base_url, api_key=SecretStr("k"), timeout=2.0, max_retries=2
+        )
+        _warm()
+        started = time.monotonic()
+        with pytest.raises(ModelError, match=r"\(500\): .*the engine.*cut short") as caught:
+            _call(llm, api)
+        elapsed = time.monotonic() - started
+    assert elapsed < 3.5, f"a 2 s timeout held for {elapsed:.1f} s"
+    assert "timeout ran out" in str(caught.value)
+
+
+def _warm() -> None:
+    """Import the SDK before timing (its cold import is not the request's)."""
+    import openai  # noqa: F401
+
+
+def _bomb() -> bytes:
+    """A gzip body that inflates to 512 MiB of spaces, built without holding them."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = b" " * 2**20
+    parts = [packer.compress(b'{"error": {"message": "boom')]
+    parts += [packer.compress(block) for _ in range(512)]
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+@pytest.mark.parametrize("api", ["invoke", "ainvoke", "list_models"])
+def test_a_gzip_bomb_error_body_is_capped(api: str) -> None:
+    bomb = _bomb()
+
+    def answer(conn: socket.socket, request: bytes) -> None:
+        extra = "Content-Encoding: gzip\r\n"
+        conn.sendall(http_response(400, bomb, extra=extra))
+
+    peak = [_rss()]
+    before = peak[0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    with raw_server(answer) as server:
+        llm = ChatWandbInference(
+            base_url=server.base_url, api_key=SecretStr("k"), timeout=20.0, max_retries=0
+        )
+        sampler.start()
+        try:
+            with pytest.raises(ModelInvalidRequestError, match=r"\(400\): .*boom.*cut short"):
+                _call(llm, api)
+        finally:
+            stop.set()
+            sampler.join()
+    assert peak[0] - before < 64 * 2**20, f"RSS grew by {(peak[0] - before) / 2**20:.0f} MiB"
+
+
+@pytest.mark.parametrize("api", ["plain", "aplain"])
+def test_a_gzip_bomb_json_answer_is_capped(api: str) -> None:
+    bomb = _bomb()
+
+    def answer(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(http_response(200, bomb, extra="Content-Encoding: gzip\r\n"))
+
+    with raw_server(answer) as server:
+        llm = ChatWandbInference(
+            base_url=server.base_url,
+            api_key=SecretStr("k"),
+            timeout=20.0,
+            max_retries=0,
+            streaming=False,
+        )
+        with pytest.raises(EventTooLargeError, match=r"larger than 16,777,216 bytes.*boom"):
+            if api == "plain":
+                llm.invoke("hi")
+            else:
+                asyncio.run(llm.ainvoke("hi"))

@@ -90,8 +90,8 @@ def test_future_retry_after_date_is_honoured() -> None:
 
 def test_unusable_values_back_off_like_garbage_at_every_retry() -> None:
     for retries_done in range(4):
-        garbage = retry_delay(status_error(500, {"retry-after": "garbage"}), retries_done, 9)
-        negative = retry_delay(status_error(500, {"retry-after": "-5"}), retries_done, 9)
+        garbage = retry_delay(status_error(502, {"retry-after": "garbage"}), retries_done, 9)
+        negative = retry_delay(status_error(502, {"retry-after": "-5"}), retries_done, 9)
         assert garbage is not None
         assert negative is not None
         assert garbage / 2 < negative < garbage * 2  # same backoff step, different jitter

@@ -1,4 +1,8 @@
-"""Cut a sync response off at its request's deadline, and never a later request's.
+"""Bound reads the SSE decoder does not see: the sync deadline cutoff, and error bodies.
+
+Error bodies: see `read_error_body`.
+
+Cutting a sync response off at its request's deadline, and never a later request's:
 
 A blocked `recv()` cannot be interrupted from its own thread, so one daemon thread (a
 heap of deadlines, no thread per request) shuts the response's socket down at the
@@ -11,6 +15,7 @@ can only ever land on the request it was armed for.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import heapq
 import itertools
@@ -19,6 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import httpx2
@@ -149,3 +155,108 @@ def watch(response: httpx2.Response, deadline: float) -> Cutoff:
     response.stream = _ClosingDisarms(response.stream, cutoff)
     cutoff.at(deadline)
     return cutoff
+
+
+# -- error bodies -----------------------------------------------------------------------
+ERROR_BODY_LIMIT = 4 * 2**20
+"""The most of an error body kept, in decoded bytes (a gzip bomb stops here)."""
+CUT = "langchain_wandb.error_body_cut"
+"""`response.extensions` key: why an error body was cut short (absent: read whole)."""
+_WIRE_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+_MARGIN = 0.05
+
+request_deadline: ContextVar[float | None] = ContextVar(
+    "langchain_wandb_request_deadline", default=None
+)
+"""The running request's deadline (`time.monotonic()`), set by the transport around each
+attempt; the response hooks below run in the request's own thread or task and read it."""
+
+
+def _decoding_view(response: httpx2.Response) -> httpx2.Response:
+    """A response over the same raw stream and headers, for httpx2's own decoding.
+
+    httpx2 inflates in bounded pieces, so a capped read stops a bomb early; reading
+    through this view leaves `response` itself unread, for its stream to be replaced.
+    """
+    return httpx2.Response(
+        response.status_code,
+        headers=response.headers,
+        stream=response.stream,
+        request=response.request,
+        extensions=response.extensions,
+    )
+
+
+def _keep(response: httpx2.Response, kept: bytearray, why: str | None) -> None:
+    """Give `response` the decoded bytes `kept` as its (identity-encoded) body."""
+    for name in _WIRE_HEADERS:
+        if name in response.headers:
+            del response.headers[name]
+    response.stream = httpx2.ByteStream(bytes(kept))
+    if why is not None:
+        response.extensions[CUT] = why
+
+
+def _over_limit(kept: bytearray) -> str | None:
+    if len(kept) > ERROR_BODY_LIMIT:
+        del kept[ERROR_BODY_LIMIT:]
+        return f"larger than {ERROR_BODY_LIMIT:,} bytes; reading stopped there"
+    return None
+
+
+def read_error_body(response: httpx2.Response) -> None:
+    """httpx2 response hook: read an error status's body within the deadline and the limit.
+
+    The openai SDK reads an error body whole, with neither bound; this hook runs first
+    (after the headers) and leaves the response holding what it read, decoded (the
+    encoding headers dropped, so it reads back), and, when cut short, why in
+    `response.extensions[CUT]`. Successful responses are left alone.
+    """
+    if response.status_code < 400:
+        return
+    deadline = request_deadline.get()
+    view = _decoding_view(response)
+    cutoff = watch(view, deadline) if deadline is not None else None
+    kept = bytearray()
+    why: str | None = None
+    try:
+        for chunk in view.iter_bytes():
+            kept += chunk
+            why = _over_limit(kept)
+            if why is not None:
+                break
+    except httpx2.HTTPError as error:
+        why = f"{type(error).__name__} while reading it"
+    finally:
+        view.close()
+    if cutoff is not None and cutoff.fired:
+        why = "the request's timeout ran out while it arrived"
+    _keep(response, kept, why)
+
+
+async def aread_error_body(response: httpx2.Response) -> None:
+    """Async `read_error_body` (the deadline through `asyncio.timeout_at`)."""
+    if response.status_code < 400:
+        return
+    deadline = request_deadline.get()
+    loop = asyncio.get_running_loop()
+    # Stop a little before the request's own `asyncio.timeout_at`, which would cancel
+    # this read and lose what arrived: the error that quotes it is raised in time.
+    at = None if deadline is None else loop.time() + (deadline - time.monotonic()) - _MARGIN
+    view = _decoding_view(response)
+    kept = bytearray()
+    why: str | None = None
+    try:
+        async with asyncio.timeout_at(at):
+            async for chunk in view.aiter_bytes():
+                kept += chunk
+                why = _over_limit(kept)
+                if why is not None:
+                    break
+    except TimeoutError:
+        why = "the request's timeout ran out while it arrived"
+    except httpx2.HTTPError as error:
+        why = f"{type(error).__name__} while reading it"
+    finally:
+        await view.aclose()
+    _keep(response, kept, why)
