@@ -28,6 +28,7 @@ from langchain_wandb._governor import ConcurrencyLimitTimeout, Governor, Slot
 
 if TYPE_CHECKING:
     import openai
+    from tenacity import RetryCallState
 
 __all__ = [
     "Admitted",
@@ -42,8 +43,10 @@ __all__ = [
 logger = logging.getLogger("langchain_wandb")
 
 T = TypeVar("T")
-RetryHook = Callable[[BaseException, int, float], object]
-"""Called as `hook(error, retry_number, delay_seconds)` before each retry; may be async."""
+RetryHook = Callable[["RetryCallState"], object]
+"""Called with tenacity's `RetryCallState` before each counted retry's wait; may be async.
+
+The state is genuine: see `_retry_state`."""
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
 _NEVER_RETRIED = frozenset({402, 403})
@@ -200,21 +203,83 @@ def _announce(error: BaseException, retry: int, max_retries: int, delay: float) 
 
 def _plan_retry(
     error: BaseException,
-    retries_done: int,
+    state: _Attempts,
     max_retries: int,
-    deadline: float,
     on_retry: RetryHook | None,
+    call: _Call,
 ) -> tuple[float, object] | None:
     """Decide on a retry after `error`: (delay, the hook's outcome), or None to give up.
 
-    A retry whose wait would end at or past `deadline` is not made.
+    A retry whose wait would end at or past the deadline is not made.
     """
-    delay = retry_delay(error, retries_done, max_retries, deadline - time.monotonic())
-    if delay is None or time.monotonic() + delay >= deadline:
+    left = state.deadline - time.monotonic()
+    delay = retry_delay(error, state.retries, max_retries, left)
+    if delay is None or delay >= left:
         return None
-    _announce(error, retries_done + 1, max_retries, delay)
-    outcome = on_retry(error, retries_done + 1, delay) if on_retry is not None else None
-    return delay, outcome
+    _announce(error, state.retries + 1, max_retries, delay)
+    if on_retry is None:
+        return delay, None
+    return delay, on_retry(_retry_state(error, state, max_retries, delay, call))
+
+
+class _Call:
+    """The retried call, as tenacity's `RetryCallState` names it: `fn(*args)`."""
+
+    __slots__ = ("args", "asynchronous", "fn")
+
+    def __init__(self, fn: Callable[..., object], *, asynchronous: bool) -> None:
+        self.fn = fn
+        self.args: tuple[float] = (0.0,)
+        self.asynchronous = asynchronous
+
+
+def _retry_state(
+    error: BaseException, state: _Attempts, max_retries: int, delay: float, call: _Call
+) -> RetryCallState:
+    """Tenacity's `RetryCallState` for the retry about to wait `delay` seconds after `error`.
+
+    What tenacity itself hands `before_sleep`: `retry_object` is a `Retrying` (or
+    `AsyncRetrying`) that stops after `max_retries + 1` attempts, retries what
+    `retry_delay` retries and waits what it says, with its statistics filled in; `fn` and
+    `args` are the attempt and the seconds it was given; `attempt_number` is the attempt
+    that failed, `outcome` its exception; `idle_for` counts every wait so far including
+    this one, which `next_action` and `upcoming_sleep` announce; `start_time` is when the
+    request started (`time.monotonic()`).
+    """
+    import tenacity
+
+    kind = tenacity.AsyncRetrying if call.asynchronous else tenacity.Retrying
+    retrying = kind(
+        stop=tenacity.stop_after_attempt(max_retries + 1),
+        retry=tenacity.retry_if_exception(lambda e: retry_delay(e, 0, 1) is not None),
+        wait=lambda rs: retry_delay(_failure(rs), rs.attempt_number - 1, max_retries) or 0.0,
+        reraise=True,
+    )
+    now = time.monotonic()
+    attempt = state.retries + 1
+    retry_state = tenacity.RetryCallState(retrying, call.fn, call.args, {})
+    retry_state.start_time = state.started
+    retry_state.attempt_number = attempt
+    retry_state.outcome = tenacity.Future(attempt)
+    retry_state.outcome.set_exception(error)
+    retry_state.outcome_timestamp = now
+    retry_state.idle_for = state.idle_for + delay
+    retry_state.next_action = tenacity.RetryAction(delay)
+    retry_state.upcoming_sleep = delay
+    retrying.begin()
+    retrying.statistics.update(
+        start_time=state.started,
+        attempt_number=attempt + 1,
+        idle_for=retry_state.idle_for,
+        delay_since_first_attempt=now - state.started,
+    )
+    return retry_state
+
+
+def _failure(retry_state: RetryCallState) -> BaseException:
+    outcome = retry_state.outcome
+    error = outcome.exception() if outcome is not None else None
+    return error if isinstance(error, BaseException) else RuntimeError("no failure recorded")
 
 
 class Admitted(Generic[T]):
@@ -245,6 +310,7 @@ class _Attempts:
         self.governor = governor
         self.deadline = deadline
         self.started = time.monotonic()
+        self.idle_for = 0.0
         self.retries = 0
         self.refusals = 0
         self.slot: Slot | None = None
@@ -328,12 +394,14 @@ def run_with_retries(
 
     """
     state = _Attempts(governor, deadline)
+    call = _Call(attempt, asynchronous=False)
     previous: Slot | None = None
     while True:
         if governor is not None:
             state.got_slot(governor.acquire(deadline, previous=previous))
             previous = None
         remaining = state.remaining()
+        call.args = (remaining,)
         try:
             return state.admitted(attempt(remaining))
         except BaseException as error:
@@ -349,10 +417,11 @@ def run_with_retries(
                     raise
                 previous, state.slot = state.slot, None
                 continue
-            plan = _plan_retry(error, state.retries, max_retries, deadline, on_retry)
+            plan = _plan_retry(error, state, max_retries, on_retry, call)
             if plan is None:
                 raise
             state.retries += 1
+            state.idle_for += plan[0]
             time.sleep(plan[0])
 
 
@@ -370,12 +439,14 @@ async def arun_with_retries(
     during an attempt or a pause frees its slot.
     """
     state = _Attempts(governor, deadline)
+    call = _Call(attempt, asynchronous=True)
     previous: Slot | None = None
     while True:
         if governor is not None:
             state.got_slot(await governor.aacquire(deadline, previous=previous))
             previous = None
         remaining = state.remaining()
+        call.args = (remaining,)
         try:
             return state.admitted(await attempt(remaining))
         except BaseException as error:
@@ -391,11 +462,12 @@ async def arun_with_retries(
                     raise
                 previous, state.slot = state.slot, None
                 continue
-            plan = _plan_retry(error, state.retries, max_retries, deadline, on_retry)
+            plan = _plan_retry(error, state, max_retries, on_retry, call)
             if plan is None:
                 raise
             state.retries += 1
             delay, outcome = plan
+            state.idle_for += delay
             if inspect.isawaitable(outcome):
                 await outcome
             await asyncio.sleep(delay)

@@ -121,7 +121,7 @@ def test_no_retry_whose_wait_would_pass_the_deadline() -> None:
             attempts,
             max_retries=5,
             deadline=time.monotonic() + 2.0,
-            on_retry=lambda _e, _n, delay: heard.append(delay),
+            on_retry=lambda state: heard.append(state.upcoming_sleep),
         )
     assert raised.value is error
     assert len(attempts.given) == 1
