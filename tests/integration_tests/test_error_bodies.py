@@ -227,3 +227,20 @@ def test_a_gzip_bomb_json_answer_is_capped(api: str) -> None:
                 llm.invoke("hi")
             else:
                 asyncio.run(llm.ainvoke("hi"))
+
+
+def _error_body_broken_off(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(b"HTTP/1.1 503 X\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n")
+    conn.sendall(b'{"error": {"message": "The engine is currently')  # then the connection closes
+
+
+@pytest.mark.parametrize("api", ["invoke", "ainvoke", "stream", "astream"])
+def test_an_error_body_broken_off_quotes_what_arrived(api: str) -> None:
+    with raw_server(_error_body_broken_off) as server:
+        llm = ChatWandbInference(
+            base_url=server.base_url, api_key=SecretStr("k"), timeout=5.0, max_retries=0
+        )
+        with pytest.raises(
+            ModelError, match=r"\(503\): .*The engine is currently.*cut short: \w+Error while"
+        ):
+            _call(llm, api)
