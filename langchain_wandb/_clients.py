@@ -10,6 +10,10 @@ Three lifecycles a cached client must never cross:
   `asyncio.run()` does before closing the loop), and dropped if a loop closed without it.
 - the user's own settings for OpenAI: see `_omit_openai_environment`.
 
+Unless the user passes their own, each SDK client gets an httpx2 client of ours: the
+SDK's defaults plus a response hook that bounds error bodies (`_deadline`), and, for
+async, no finalizer that would schedule `aclose()` on whichever loop runs at collection.
+
 `openai` is imported on the first request, not with the package.
 """
 
