@@ -10,6 +10,10 @@ Three lifecycles a cached client must never cross:
   `asyncio.run()` does before closing the loop), and dropped if a loop closed without it.
 - the user's own settings for OpenAI: see `_omit_openai_environment`.
 
+Unless the user passes their own, each SDK client gets an httpx2 client of ours: the
+SDK's defaults plus a response hook that bounds error bodies (`_deadline`), and, for
+async, no finalizer that would schedule `aclose()` on whichever loop runs at collection.
+
 `openai` is imported on the first request, not with the package.
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -150,6 +155,41 @@ def _omit_openai_environment(config: ClientConfig) -> dict[str, Any]:
     return headers
 
 
+def _http_client(cls: type[ClientT], config: ClientConfig) -> Any:
+    """The user's own httpx2 client, or the SDK's default one with our error-body hook.
+
+    The hook (`_deadline.read_error_body`) bounds an error body in time and size before
+    the SDK reads it. A user's own client is used as given: its error bodies are read
+    by the SDK, bounded only by its read timeout per read.
+    """
+    import openai
+
+    from langchain_wandb._deadline import aread_error_body, read_error_body
+
+    if config.http_client is not None:
+        return config.http_client
+    if cls is openai.OpenAI:
+        return _closed_when_collected()(event_hooks={"response": [read_error_body]})
+    # No finalizer here: the SDK's own async one schedules `aclose()` on whatever loop runs
+    # when it is collected, which fails loudly for a client of a loop closed since
+    # ("Task exception was never retrieved"). Loops close their clients (`_LoopClients`).
+    return openai.DefaultAsyncHttpxClient(event_hooks={"response": [aread_error_body]})
+
+
+@functools.cache
+def _closed_when_collected() -> type[Any]:
+    """The SDK's default sync httpx2 client, closed when collected (as the SDK's is)."""
+    import openai
+
+    class ClosedWhenCollected(openai.DefaultHttpxClient):
+        def __del__(self) -> None:
+            if not self.is_closed:
+                with contextlib.suppress(Exception):
+                    self.close()
+
+    return ClosedWhenCollected
+
+
 def _new_client(cls: type[ClientT], config: ClientConfig) -> ClientT:
     return cls(
         api_key=config.api_key,
@@ -158,7 +198,7 @@ def _new_client(cls: type[ClientT], config: ClientConfig) -> ClientT:
         # Retries are ours (see _retry): they must be visible to callbacks and logs.
         max_retries=0,
         default_headers=_omit_openai_environment(config),
-        http_client=config.http_client,
+        http_client=_http_client(cls, config),
     )
 
 

@@ -7,8 +7,9 @@ Retries and their waits stay inside the request's total timeout (its `deadline`)
 With a `Governor`, each attempt first takes a concurrency slot (queueing FIFO). A 429
 that says the concurrency limit was reached is not a failure: the governor lowers its
 limit and the request queues again, without using up `max_retries`. A 429 whose text
-speaks of quota, credits, billing or payment (and a 402) is never retried. Any other
-429 text is read as a concurrency refusal, W&B's documented meaning of 429.
+speaks of quota, credits, billing, payment or personal accounts (and a 402 or 403) is
+never retried. Any other 429 is an ordinary, counted retry. See `retry_delay` for the
+rest of the policy (the openai SDK's, with W&B's differences).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import asyncio
 import email.utils
 import inspect
 import logging
+import math
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from langchain_wandb._governor import (
     ConcurrencyLimitTimeout,
@@ -29,6 +30,10 @@ from langchain_wandb._governor import (
     Scope,
     SlotHandle,
 )
+
+if TYPE_CHECKING:
+    import openai
+    from tenacity import RetryCallState
 
 __all__ = [
     "Admitted",
@@ -44,11 +49,19 @@ __all__ = [
 logger = logging.getLogger("langchain_wandb")
 
 T = TypeVar("T")
-RetryHook = Callable[[BaseException, int, float], object]
-"""Called as `hook(error, retry_number, delay_seconds)` before each retry; may be async."""
+RetryHook = Callable[["RetryCallState"], object]
+"""Called with tenacity's `RetryCallState` before each counted retry's wait; may be async.
+
+The state is genuine: see `_retry_state`."""
 
 _RETRY_STATUSES = frozenset({408, 409, 429})
-_MAX_RETRY_AFTER = 60.0
+_NEVER_RETRIED = frozenset({402, 403})
+MAX_RETRY_AFTER = 120.0
+"""The longest Retry-After honoured, in seconds (the openai SDK's `MAX_RETRY_AFTER_DELAY`)."""
+_INFINITIES = ("inf", "+inf", "infinity", "+infinity")
+# W&B's advice (docs.wandb.ai, Inference errors): wait 30-60 s after a 500, 60-120 s
+# after a 503. The lower end, when it fits before the deadline.
+_ADVISED_WAIT = {500: 30.0, 503: 60.0}
 _INITIAL_DELAY = 0.5
 _MAX_DELAY = 8.0
 _REFUSAL_DELAY = 0.02
@@ -68,7 +81,6 @@ _QUOTA_MARKERS = (
     "isn't available",
     "not available",
 )
-_DELAY_SECONDS = re.compile(r"\s*\d+(?:\.\d+)?\s*")
 
 
 def is_concurrency_refusal(error: BaseException) -> bool:
@@ -104,31 +116,57 @@ def _text(error: BaseException) -> str:
     return str(getattr(error, "message", error)).lower()
 
 
-def retry_delay(error: BaseException, retries_done: int, max_retries: int) -> float | None:
+def retry_delay(
+    error: BaseException, retries_done: int, max_retries: int, time_left: float = math.inf
+) -> float | None:
     """Seconds to wait before retrying after `error`, or None if it must not be retried.
 
-    A usable `retry-after-ms` / `retry-after` header (0 to 60 s, or a date up to 60 s
-    ahead) sets the delay; any other value counts as no header: exponential backoff.
+    The openai SDK's policy (`_should_retry`, `_calculate_retry_timeout` in its
+    `_base_client`), checked against it in tests: `x-should-retry: true`/`false` decides
+    when present; else 408, 409, 429 and 5xx are retried, as are connection errors. A
+    `retry-after-ms` / `retry-after` (seconds or an HTTP date) over 0 and up to 120 s sets
+    the delay; one over 120 s means not retrying at all; anything else means exponential
+    backoff (0.5 s doubling to 8 s, minus up to 25 % jitter).
+
+    Where W&B differs, W&B wins: a 402, a 403 and a quota or personal-account 429 are
+    never retried (`x-should-retry: true` notwithstanding: waiting cannot help). W&B
+    advises waiting 30-60 s after a 500 and 60-120 s after a 503: when the server sent no
+    Retry-After (one it sent, even 0, is its word), the wait is the advice's lower end if
+    it fits in `time_left` (seconds to the request's deadline), else the backoff, so a
+    short `timeout` still gets its retries. No wait ever runs past the deadline.
     """
     import openai
 
     if retries_done >= max_retries:
         return None
-    headers = None
     if isinstance(error, openai.APIStatusError):
-        status = error.status_code
-        if status not in _RETRY_STATUSES and status < 500:
+        if not _status_retryable(error):
             return None
-        if status == 429 and _is_quota(error):
-            return None
-        headers = error.response.headers
+        after = _retry_after(error.response.headers)
+        if after is not None and not math.isfinite(after):
+            after = None  # "inf" as written: no usable value (the SDK's reading)
+        if after is not None and after > MAX_RETRY_AFTER:
+            return None  # the SDK's rule: a server asking for more than 2 minutes is obeyed
+        if after is not None and after > 0:
+            return after
+        advised = _ADVISED_WAIT.get(error.status_code)
+        if after is None and advised is not None and advised < time_left:
+            return advised
     elif not isinstance(error, openai.APIConnectionError):
         return None
-    after = _retry_after(headers)
-    if after is not None:
-        return after
     backoff = min(_INITIAL_DELAY * 2.0**retries_done, _MAX_DELAY)
     return backoff * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not crypto
+
+
+def _status_retryable(error: openai.APIStatusError) -> bool:
+    """Whether a status error may be retried at all (its wait aside)."""
+    status = error.status_code
+    if status in _NEVER_RETRIED or (status == 429 and _is_quota(error)):
+        return False
+    should = error.response.headers.get("x-should-retry")
+    if should in ("true", "false"):
+        return should == "true"
+    return status in _RETRY_STATUSES or status >= 500
 
 
 def _refusal_delay(error: BaseException, refusals: int) -> float:
@@ -136,44 +174,43 @@ def _refusal_delay(error: BaseException, refusals: int) -> float:
     after = _retry_after(getattr(getattr(error, "response", None), "headers", None))
     backoff = min(_REFUSAL_DELAY * 2.0 ** (refusals - 1), _MAX_REFUSAL_DELAY)
     backoff *= 1 - 0.5 * random.random()  # noqa: S311 - jitter, not crypto
-    return backoff if after is None else max(after, backoff)
+    usable = after is not None and 0 < after <= MAX_RETRY_AFTER  # False for NaN
+    return max(after, backoff) if usable and after is not None else backoff
 
 
 def _retry_after(headers: object) -> float | None:
-    """The server's requested delay in seconds, or None if absent or unusable."""
+    """The server's requested delay in seconds (any sign or size), None if absent or unreadable.
+
+    The SDK's reading (`_parse_retry_after_header`): `retry-after-ms`, then `retry-after`
+    as a number, then as an HTTP date. A number too large for a float reads as too long.
+    """
     get = getattr(headers, "get", None)
     if get is None:
         return None
-    millis = _usable(_seconds(get("retry-after-ms")), scale=1000)
-    return millis if millis is not None else _usable(_seconds_or_date(get("retry-after")))
+    for name, divisor in (("retry-after-ms", 1000), ("retry-after", 1)):
+        value = get(name)
+        if value is None:
+            continue
+        try:
+            delay = float(value)
+        except ValueError:
+            continue
+        if delay == math.inf and value.strip().lower() not in _INFINITIES:
+            return MAX_RETRY_AFTER + 1  # an overflowing number: a delay too long to honour
+        return delay / divisor
+    return _date_delay(get("retry-after"))
 
 
-def _seconds(value: object) -> float | None:
-    if isinstance(value, str) and _DELAY_SECONDS.fullmatch(value):
-        return float(value)
-    return None
-
-
-def _seconds_or_date(value: object) -> float | None:
+def _date_delay(value: object) -> float | None:
     if not isinstance(value, str):
         return None
-    if _DELAY_SECONDS.fullmatch(value):
-        return float(value)
-    parsed = email.utils.parsedate_tz(value)
-    if parsed is None:
-        return None
     try:
+        parsed = email.utils.parsedate_tz(value)
+        if parsed is None:
+            return None
         return email.utils.mktime_tz(parsed) - time.time()
-    except (OverflowError, ValueError):
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
-
-
-def _usable(seconds: float | None, scale: float = 1.0) -> float | None:
-    """`seconds / scale` if it is a delay worth honouring (finite, 0-60 s), else None."""
-    if seconds is None:
-        return None
-    seconds /= scale
-    return seconds if 0.0 <= seconds <= _MAX_RETRY_AFTER else None
 
 
 def _announce(error: BaseException, retry: int, max_retries: int, delay: float) -> None:
@@ -190,21 +227,83 @@ def _announce(error: BaseException, retry: int, max_retries: int, delay: float) 
 
 def _plan_retry(
     error: BaseException,
-    retries_done: int,
+    state: _Attempts,
     max_retries: int,
-    deadline: float,
     on_retry: RetryHook | None,
+    call: _Call,
 ) -> tuple[float, object] | None:
     """Decide on a retry after `error`: (delay, the hook's outcome), or None to give up.
 
-    A retry whose wait would end at or past `deadline` is not made.
+    A retry whose wait would end at or past the deadline is not made.
     """
-    delay = retry_delay(error, retries_done, max_retries)
-    if delay is None or time.monotonic() + delay >= deadline:
+    left = state.deadline - time.monotonic()
+    delay = retry_delay(error, state.retries, max_retries, left)
+    if delay is None or delay >= left:
         return None
-    _announce(error, retries_done + 1, max_retries, delay)
-    outcome = on_retry(error, retries_done + 1, delay) if on_retry is not None else None
-    return delay, outcome
+    _announce(error, state.retries + 1, max_retries, delay)
+    if on_retry is None:
+        return delay, None
+    return delay, on_retry(_retry_state(error, state, max_retries, delay, call))
+
+
+class _Call:
+    """The retried call, as tenacity's `RetryCallState` names it: `fn(*args)`."""
+
+    __slots__ = ("args", "asynchronous", "fn")
+
+    def __init__(self, fn: Callable[..., object], *, asynchronous: bool) -> None:
+        self.fn = fn
+        self.args: tuple[float] = (0.0,)
+        self.asynchronous = asynchronous
+
+
+def _retry_state(
+    error: BaseException, state: _Attempts, max_retries: int, delay: float, call: _Call
+) -> RetryCallState:
+    """Tenacity's `RetryCallState` for the retry about to wait `delay` seconds after `error`.
+
+    What tenacity itself hands `before_sleep`: `retry_object` is a `Retrying` (or
+    `AsyncRetrying`) that stops after `max_retries + 1` attempts, retries what
+    `retry_delay` retries and waits what it says, with its statistics filled in; `fn` and
+    `args` are the attempt and the seconds it was given; `attempt_number` is the attempt
+    that failed, `outcome` its exception; `idle_for` counts every wait so far including
+    this one, which `next_action` and `upcoming_sleep` announce; `start_time` is when the
+    request started (`time.monotonic()`).
+    """
+    import tenacity
+
+    kind = tenacity.AsyncRetrying if call.asynchronous else tenacity.Retrying
+    retrying = kind(
+        stop=tenacity.stop_after_attempt(max_retries + 1),
+        retry=tenacity.retry_if_exception(lambda e: retry_delay(e, 0, 1) is not None),
+        wait=lambda rs: retry_delay(_failure(rs), rs.attempt_number - 1, max_retries) or 0.0,
+        reraise=True,
+    )
+    now = time.monotonic()
+    attempt = state.retries + 1
+    retry_state = tenacity.RetryCallState(retrying, call.fn, call.args, {})
+    retry_state.start_time = state.started
+    retry_state.attempt_number = attempt
+    retry_state.outcome = tenacity.Future(attempt)
+    retry_state.outcome.set_exception(error)
+    retry_state.outcome_timestamp = now
+    retry_state.idle_for = state.idle_for + delay
+    retry_state.next_action = tenacity.RetryAction(delay)
+    retry_state.upcoming_sleep = delay
+    retrying.begin()
+    retrying.statistics.update(
+        start_time=state.started,
+        attempt_number=attempt + 1,
+        idle_for=retry_state.idle_for,
+        delay_since_first_attempt=now - state.started,
+    )
+    return retry_state
+
+
+def _failure(retry_state: RetryCallState) -> BaseException:
+    outcome = retry_state.outcome
+    error = outcome.exception() if outcome is not None else None
+    return error if isinstance(error, BaseException) else RuntimeError("no failure recorded")
 
 
 class Admitted(Generic[T]):
@@ -235,6 +334,7 @@ class _Attempts:
         self.governor = governor
         self.deadline = deadline
         self.started = time.monotonic()
+        self.idle_for = 0.0
         self.retries = 0
         self.refusals = 0
         self.slot: SlotHandle | None = None
@@ -321,12 +421,14 @@ def run_with_retries(
 
     """
     state = _Attempts(governor, deadline)
+    call = _Call(attempt, asynchronous=False)
     previous: SlotHandle | None = None
     while True:
         if governor is not None:
             state.got_slot(governor.acquire(deadline, previous=previous))
             previous = None
         remaining = state.remaining()
+        call.args = (remaining,)
         try:
             return state.admitted(attempt(remaining))
         except BaseException as error:
@@ -342,10 +444,11 @@ def run_with_retries(
                     raise
                 previous, state.slot = state.slot, None
                 continue
-            plan = _plan_retry(error, state.retries, max_retries, deadline, on_retry)
+            plan = _plan_retry(error, state, max_retries, on_retry, call)
             if plan is None:
                 raise
             state.retries += 1
+            state.idle_for += plan[0]
             time.sleep(plan[0])
 
 
@@ -363,12 +466,14 @@ async def arun_with_retries(
     during an attempt or a pause frees its slot.
     """
     state = _Attempts(governor, deadline)
+    call = _Call(attempt, asynchronous=True)
     previous: SlotHandle | None = None
     while True:
         if governor is not None:
             state.got_slot(await governor.aacquire(deadline, previous=previous))
             previous = None
         remaining = state.remaining()
+        call.args = (remaining,)
         try:
             return state.admitted(await attempt(remaining))
         except BaseException as error:
@@ -384,11 +489,12 @@ async def arun_with_retries(
                     raise
                 previous, state.slot = state.slot, None
                 continue
-            plan = _plan_retry(error, state.retries, max_retries, deadline, on_retry)
+            plan = _plan_retry(error, state, max_retries, on_retry, call)
             if plan is None:
                 raise
             state.retries += 1
             delay, outcome = plan
+            state.idle_for += delay
             if inspect.isawaitable(outcome):
                 await outcome
             await asyncio.sleep(delay)

@@ -27,7 +27,9 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
+from langchain_wandb._deadline import CUT
 from langchain_wandb._errors import (
+    EventTooLargeError,
     StreamEndedEarlyError,
     StreamTimeoutError,
     WandbStreamError,
@@ -52,8 +54,20 @@ class WandbPaymentRequiredError(openai.APIStatusError, ModelPermissionDeniedErro
     """The W&B account is out of inference credits (HTTP 402)."""
 
 
+class WandbQuotaExceededError(openai.RateLimitError, ModelPermissionDeniedError):
+    """A 429 saying the account's inference quota is used up; never retried.
+
+    Older W&B accounts get it; newer ones a 402 (`WandbPaymentRequiredError`). Not a rate
+    limit to wait out, so not a `ModelRateLimitError`.
+    """
+
+
+class WandbPersonalAccountError(openai.RateLimitError, ModelPermissionDeniedError):
+    """A 429 saying W&B Inference is not available for personal accounts. Never retried."""
+
+
 class WandbPermissionDeniedError(openai.PermissionDeniedError, ModelPermissionDeniedError):
-    """Inference is not available to this account or region (HTTP 403)."""
+    """Inference is not available to this account, organization or region (HTTP 403)."""
 
 
 class WandbNotFoundError(openai.NotFoundError, ModelNotFoundError):
@@ -93,26 +107,104 @@ _CONTEXT_OVERFLOW_MARKERS = (
 )
 _EXCERPT = 300
 
-_STATUS_HINTS: dict[int, tuple[type[openai.APIStatusError], str]] = {
-    401: (
+_Rule = tuple[int, tuple[str, ...], type[openai.APIStatusError], str]
+
+# W&B's documented errors (docs.wandb.ai, Inference "errors" and support articles), first
+# match wins: (status, markers in the server's text (any; empty: any text), type, hint).
+_RULES: tuple[_Rule, ...] = (
+    (
+        401,
+        (),
         WandbAuthenticationError,
         "W&B rejected the API key or the team/project. Check WANDB_API_KEY (get a key at "
         "https://wandb.ai/authorize) and that `project` is a 'team/project' you can use.",
     ),
-    402: (
+    (
+        402,
+        (),
         WandbPaymentRequiredError,
-        "The W&B account is out of inference credits; add credits or upgrade the plan.",
+        "The W&B account is out of inference credits or reached its spending cap: check "
+        "the plan and billing details (W&B settings, Billing). Not retried.",
     ),
-    403: (
+    (
+        403,
+        ("country", "region", "territory"),
         WandbPermissionDeniedError,
-        "W&B Inference is not available to this account, organization or region.",
+        "W&B Inference is not offered where this request comes from (an unsupported "
+        "country, region or territory). Not retried.",
     ),
-    429: (
+    (
+        403,
+        ("not enabled", "gateway"),
+        WandbPermissionDeniedError,
+        "W&B Inference is not enabled for this organization: an organization admin must "
+        "enable it, or use a team/project of an organization that has it. Not retried.",
+    ),
+    (
+        403,
+        (),
+        WandbPermissionDeniedError,
+        "W&B Inference refused this account, organization or region. Not retried.",
+    ),
+    (
+        429,
+        ("personal account",),
+        WandbPersonalAccountError,
+        "W&B Inference is not available for personal accounts: switch to a non-personal "
+        "account (a W&B team: its API key and a 'team/project' as `project`). Not retried.",
+    ),
+    (
+        429,
+        ("quota", "billing", "credit", "payment"),
+        WandbQuotaExceededError,
+        "The W&B account has used up its inference quota: check the plan and billing "
+        "details (W&B settings, Billing). Not retried: waiting or lowering concurrency "
+        "will not help.",
+    ),
+    (
+        429,
+        (),
         WandbRateLimitError,
         "Too many requests in flight for this W&B project (or model); retry later or lower "
         "concurrency.",
     ),
-}
+    (
+        500,
+        (),
+        WandbServerError,
+        "W&B Inference had a server error (W&B advises waiting 30-60 s before retrying).",
+    ),
+    (
+        503,
+        (),
+        WandbServerError,
+        "W&B Inference is overloaded (W&B advises waiting 60-120 s before retrying).",
+    ),
+)
+
+
+def _rule_for(status: int, said: str) -> tuple[type[openai.APIStatusError], str] | None:
+    lowered = said.lower()
+    for rule_status, markers, cls, hint in _RULES:
+        if rule_status == status and (not markers or any(m in lowered for m in markers)):
+            return cls, hint
+    return None
+
+
+def _not_found_hint(model: str) -> str:
+    """Why `model` was not found: retired (with W&B's replacement), or unknown."""
+    from langchain_wandb import models
+
+    entry = models.lookup(model)
+    retired = getattr(entry, "retired", None)
+    if retired:
+        replacement = getattr(entry, "replacement", None)
+        use = f"; use {replacement!r} instead" if replacement else ""
+        return f"Model {model!r} was retired on {retired}{use}."
+    return (
+        f"Model {model!r} was not found. List the served models with "
+        "`python -m langchain_wandb --list-models` or ChatWandbInference.list_models()."
+    )
 
 
 def server_text(error: openai.APIStatusError) -> str:
@@ -120,7 +212,15 @@ def server_text(error: openai.APIStatusError) -> str:
 
     W&B and vLLM send `{"error": {"message": ...}}`; W&B documents `{"detail": ...}`
     for 422 (a string, or FastAPI's list of `{"loc", "msg"}`); proxies send HTML or text.
+    A body cut short (too slow or too large, see `_deadline.read_error_body`) is quoted as
+    far as it arrived, with why it was cut.
     """
+    said = _said(error)
+    why = error.response.extensions.get(CUT)
+    return f"{said} [the body was cut short: {why}]" if why else said
+
+
+def _said(error: openai.APIStatusError) -> str:
     body: Any = error.body
     if isinstance(body, dict):
         for key in ("message", "detail", "error", "msg"):
@@ -167,12 +267,26 @@ def _masked_request(request: httpx2.Request, secret: str) -> httpx2.Request:
     return httpx2.Request(request.method, redact(str(request.url), secret), headers=headers)
 
 
+# Headers that describe the bytes as they came over the wire: the copy holds the decoded
+# text, so they no longer apply (a copy that kept `Content-Encoding: gzip` over decoded
+# bytes could not be read).
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
 def _masked_response(response: httpx2.Response, secret: str) -> httpx2.Response:
-    """A copy of `response` (and its request) with the key masked in text and headers."""
+    """A readable copy of `response` (and its request) with the key masked in text and headers.
+
+    The copy holds the decoded body, re-encoded in the response's charset.
+    """
+    encoding = response.encoding or "utf-8"
     return httpx2.Response(
         response.status_code,
-        headers={name: redact(value, secret) for name, value in response.headers.items()},
-        content=redact(_response_text(response), secret).encode(),
+        headers={
+            name: redact(value, secret)
+            for name, value in response.headers.items()
+            if name.lower() not in _WIRE_HEADERS
+        },
+        content=redact(_response_text(response), secret).encode(encoding, "replace"),
         request=_masked_request(response.request, secret),
     )
 
@@ -212,28 +326,29 @@ def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> 
         return error
     status = error.status_code
     said = server_text(error)  # classified on the server's own words, masked after
-    cls: type[openai.APIStatusError]
-    if status in _STATUS_HINTS:
-        cls, hint = _STATUS_HINTS[status]
-    elif status == 404:
-        cls = WandbNotFoundError
-        hint = (
-            f"Model {model!r} was not found. List the served models with "
-            "`python -m langchain_wandb --list-models` or ChatWandbInference.list_models()."
-        )
-    elif status in (400, 413, 422):
-        overflow = any(marker in said.lower() for marker in _CONTEXT_OVERFLOW_MARKERS)
-        cls = WandbContextOverflowError if overflow else WandbBadRequestError
-        hint = "W&B rejected the request."
-    elif status >= 500:
-        cls, hint = WandbServerError, "W&B Inference had a server error."
-    else:
-        cls, hint = WandbAPIStatusError, "W&B Inference returned an error."
+    cls, hint = _status_class(status, said, model)
     return cls(
         redact(f"{hint} Server said ({status}): {said}", secret),
         response=_masked_response(error.response, secret),
         body=redact_value(error.body, secret),
     )
+
+
+def _status_class(status: int, said: str, model: str) -> tuple[type[openai.APIStatusError], str]:
+    """The typed error and hint for an HTTP error `status` whose text is `said`."""
+    rule = _rule_for(status, said)
+    if rule is not None:
+        return rule
+    if status == 404:
+        return WandbNotFoundError, _not_found_hint(model)
+    if status in (400, 413, 422):
+        overflow = any(marker in said.lower() for marker in _CONTEXT_OVERFLOW_MARKERS)
+        return (WandbContextOverflowError if overflow else WandbBadRequestError), (
+            "W&B rejected the request."
+        )
+    if status >= 500:
+        return WandbServerError, "W&B Inference had a server error."
+    return WandbAPIStatusError, "W&B Inference returned an error."
 
 
 class WandbConcurrencyTimeoutError(ModelRateLimitError):
@@ -259,10 +374,13 @@ def to_typed_error(
     error is classified on the server's own words first; then the key is masked in it,
     in the error it stays chained to, and in everything that error was raised from.
     """
-    typed = _classified(
-        error, model=model, secret=secret, timeout=timeout, idle_timeout=idle_timeout
-    )
-    mask_everywhere(error, secret)
+    try:
+        typed = _classified(
+            error, model=model, secret=secret, timeout=timeout, idle_timeout=idle_timeout
+        )
+    finally:
+        # Even if classifying failed, nothing chained to what propagates shows the key.
+        mask_everywhere(error, secret)
     if typed is not error:
         mask_everywhere(typed, secret)
     return typed
@@ -272,7 +390,11 @@ def _classified(
     error: BaseException, *, model: str, secret: str, timeout: float, idle_timeout: float
 ) -> BaseException:
     from langchain_wandb._governor import ConcurrencyLimitTimeout
-    from langchain_wandb._transport import DeadlineExceededError, MalformedBodyError
+    from langchain_wandb._transport import (
+        BodyTooLargeError,
+        DeadlineExceededError,
+        MalformedBodyError,
+    )
 
     if isinstance(error, openai.APITimeoutError):
         timed_out = WandbTimeoutError(request=error.request)
@@ -319,6 +441,12 @@ def _classified(
             limit=error.limit,
             in_flight=error.in_flight,
             waited=error.waited,
+        )
+    if isinstance(error, BodyTooLargeError):
+        began = redact(excerpt(error.head.decode("utf-8", "replace"), _EXCERPT), secret)
+        return EventTooLargeError(
+            f"W&B sent a JSON answer larger than {error.limit:,} bytes; reading stopped "
+            f"there. It began: {began!r}"
         )
     if isinstance(error, MalformedBodyError):
         return WandbStreamError(

@@ -7,20 +7,17 @@ reading it never is.
 
 `timeout` bounds a whole request, whatever the server does: every attempt, every wait
 between attempts and every read of the body fall within one deadline. Per attempt, the
-SDK's timeouts are cut to the time left (reads also to the idle timeout); after the
-headers, a watchdog shuts the response's socket down at the deadline, so a server that
-trickles bytes just often enough to defeat the idle timeout is still cut off on time.
+SDK's timeouts are cut to the time left (reads also to the idle timeout). After the
+headers, a server that trickles bytes just often enough to defeat the idle timeout is
+still cut off on time: sync, a watchdog shuts the response's socket down at the deadline
+(`_deadline`; disarmed when the response closes, so it never reaches the next request
+on that pooled connection); async, every read runs under `asyncio.timeout_at`, from
+before the headers on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import heapq
-import itertools
-import os
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -64,6 +61,20 @@ class DeadlineExceededError(TimeoutError):
         """Record the `timeout` (seconds) that passed."""
         super().__init__(f"the request ran past its total timeout of {timeout:g} s")
         self.timeout = timeout
+
+
+PLAIN_BODY_LIMIT = 16 * 2**20
+"""The largest plain JSON answer read, in decoded bytes (the event stream's line limit)."""
+
+
+class BodyTooLargeError(ValueError):
+    """A plain JSON answer grew past `PLAIN_BODY_LIMIT`; reading stopped there."""
+
+    def __init__(self, head: bytes, limit: int) -> None:
+        """Keep the body's first bytes (callers show an excerpt)."""
+        super().__init__(f"the response body is larger than {limit:,} bytes")
+        self.head = head
+        self.limit = limit
 
 
 class MalformedBodyError(ValueError):
@@ -132,13 +143,23 @@ def _open(
     on_retry: RetryHook | None,
     resend: Resend | None,
 ) -> Admitted[Any]:
+    from langchain_wandb._deadline import request_deadline
+
     client = sync_client(config)
 
     def send(body: dict[str, Any]) -> Admitted[Any]:
         # A plain request waits for its whole body, so only streams use the idle timeout.
         idle = limits.idle_timeout if body.get("stream") else limits.timeout
+
+        def attempt(remaining: float) -> Any:
+            token = request_deadline.set(deadline)  # read by the error-body hook
+            try:
+                return _post(client, body, _timeouts(remaining, idle))
+            finally:
+                request_deadline.reset(token)
+
         return run_with_retries(
-            lambda remaining: _post(client, body, _timeouts(remaining, idle)),
+            attempt,
             max_retries=limits.max_retries,
             deadline=deadline,
             governor=governor(config, str(body["model"]), limits),
@@ -163,6 +184,8 @@ async def _aopen(
     on_retry: RetryHook | None,
     resend: Resend | None,
 ) -> Admitted[Any]:
+    from langchain_wandb._deadline import request_deadline
+
     client = async_client(config)
     loop_deadline = _loop_deadline(deadline)
 
@@ -171,11 +194,14 @@ async def _aopen(
 
         async def attempt(remaining: float) -> Any:
             # asyncio's own timeout also bounds a server that trickles its headers.
+            token = request_deadline.set(deadline)  # read by the error-body hook
             try:
                 async with asyncio.timeout_at(loop_deadline):
                     return await _post(client, body, _timeouts(remaining, idle))
             except TimeoutError:
                 raise DeadlineExceededError(limits.timeout) from None
+            finally:
+                request_deadline.reset(token)
 
         return await arun_with_retries(
             attempt,
@@ -199,102 +225,6 @@ def _loop_deadline(deadline: float) -> float:
     return asyncio.get_running_loop().time() + (deadline - time.monotonic())
 
 
-# -- the sync watchdog ----------------------------------------------------------------
-class _Watchdog:
-    """One daemon thread that runs callbacks at deadlines (a heap, no thread per request)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._cancelled: set[int] = set()
-        self._ids = itertools.count()
-        self._wake = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def call_at(self, deadline: float, callback: Callable[[], None]) -> int:
-        with self._wake:
-            handle = next(self._ids)
-            heapq.heappush(self._heap, (deadline, handle, callback))
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="langchain-wandb-watchdog", daemon=True
-                )
-                self._thread.start()
-            self._wake.notify()
-            return handle
-
-    def cancel(self, handle: int) -> None:
-        with self._wake:
-            self._cancelled.add(handle)
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
-                    self._wake.wait(wait)
-                    self._drop_cancelled()
-                _, handle, callback = heapq.heappop(self._heap)
-                if handle in self._cancelled:
-                    self._cancelled.discard(handle)
-                    continue
-            callback()
-
-    def _drop_cancelled(self) -> None:
-        while self._heap and self._heap[0][1] in self._cancelled:
-            self._cancelled.discard(heapq.heappop(self._heap)[1])
-
-
-_watchdog = _Watchdog()
-
-
-def _new_watchdog() -> None:
-    global _watchdog  # noqa: PLW0603 - the parent's thread does not exist in a forked child
-    _watchdog = _Watchdog()
-
-
-os.register_at_fork(after_in_child=_new_watchdog)
-
-
-def _socket_of(response: Any) -> socket.socket | None:
-    """The response's socket, through httpcore's documented `network_stream` extension.
-
-    None for a custom transport that has none (the deadline is then checked per read).
-    """
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    return sock if isinstance(sock, socket.socket) else None
-
-
-class _Cutoff:
-    """Shuts a response's socket down at the deadline, unblocking a read in progress.
-
-    Disarmed when the response is done: a pooled socket may already carry another
-    request by the time a late watchdog gets round to it.
-    """
-
-    __slots__ = ("_armed", "_lock", "fired", "sock")
-
-    def __init__(self, sock: socket.socket | None) -> None:
-        self.sock = sock
-        self.fired = False
-        self._armed = True
-        self._lock = threading.Lock()
-
-    def __call__(self) -> None:
-        with self._lock:
-            if not self._armed:
-                return
-            self.fired = True
-            if self.sock is not None:
-                with contextlib.suppress(OSError):  # already closed
-                    self.sock.shutdown(socket.SHUT_RDWR)
-
-    def disarm(self) -> None:
-        """Never fire from now on."""
-        with self._lock:
-            self._armed = False
-
-
 def _broken_connection() -> tuple[type[BaseException], ...]:
     """Errors that mean the connection broke mid-body (timeouts are not among them).
 
@@ -315,11 +245,13 @@ _DRAIN_BYTES = 65536
 
 
 class _Body:
-    """The bytes of one response, read under its deadline (sync: a watchdog thread)."""
+    """The bytes of one response, read under its deadline (sync: see `_deadline`)."""
 
     def __init__(self, response: Any, deadline: float, timeout: float) -> None:
+        from langchain_wandb._deadline import watch
+
+        self.cutoff = watch(response, deadline)
         self.reader = response.iter_bytes()
-        self.cutoff = _Cutoff(_socket_of(response))
         self.deadline = deadline
         self.timeout = timeout
 
@@ -339,8 +271,7 @@ class _Body:
 
     def drain(self) -> None:
         """Read what is left of a finished body, briefly, so its connection is reused."""
-        grace = min(self.deadline, time.monotonic() + _DRAIN_SECONDS)
-        handle = _watchdog.call_at(grace, self.cutoff)
+        self.cutoff.at(min(self.deadline, time.monotonic() + _DRAIN_SECONDS))
         left = _DRAIN_BYTES
         try:
             for chunk in self.reader:
@@ -349,8 +280,6 @@ class _Body:
                     break
         except Exception:  # noqa: S110 - the answer is complete; the socket just closes
             pass
-        finally:
-            _watchdog.cancel(handle)
 
 
 @contextmanager
@@ -373,50 +302,36 @@ def stream_bytes(
     deadline = time.monotonic() + limits.timeout
     admitted = _open(config, body, limits, deadline, on_retry=on_retry, resend=resend)
     response = admitted.value
-    reader = _Body(response, deadline, limits.timeout)
-    handle = _watchdog.call_at(deadline, reader.cutoff)
     try:
+        reader = _Body(response, deadline, limits.timeout)
         yield iter(reader)
         reader.drain()
     finally:
-        reader.cutoff.disarm()
-        _watchdog.cancel(handle)
         try:
-            response.close()
+            response.close()  # disarms the cutoff before the connection goes back
         finally:
             admitted.release()
 
 
 class _AsyncBody:
-    """Async `_Body`: the loop shuts the socket at the deadline (one timer per response).
+    """Async `_Body`: each read runs under `asyncio.timeout_at(deadline)`.
 
-    Without a socket to reach (a custom transport), each read runs under
-    `asyncio.timeout_at` instead; never the consumer's code.
+    The timeout belongs to the reading task, so it ends with the request and never
+    touches the connection (which may carry the next request); the consumer's own code
+    between reads is never timed.
     """
 
     def __init__(self, response: Any, deadline: float, timeout: float) -> None:
         self.reader = response.aiter_bytes()
-        self.cutoff = _Cutoff(_socket_of(response))
-        self.deadline = deadline
         self.loop_deadline = _loop_deadline(deadline)
         self.timeout = timeout
-        self.timer = asyncio.get_running_loop().call_at(self.loop_deadline, self.cutoff)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        cutoff = self.cutoff
         try:
-            if cutoff.sock is not None:
-                async for chunk in self.reader:
-                    if cutoff.fired or time.monotonic() > self.deadline:
-                        raise DeadlineExceededError(self.timeout)
-                    yield chunk
-            else:
-                while (chunk := await self._read_before_the_deadline()) is not None:
-                    yield chunk
+            while (chunk := await self._read_before_the_deadline()) is not None:
+                yield chunk
         except _broken_connection():
             pass  # the stream has ended: the decoder judges whether the answer had finished
-        if cutoff.fired:
-            raise DeadlineExceededError(self.timeout)  # see _Body.__iter__
 
     async def _read_before_the_deadline(self) -> bytes | None:
         try:
@@ -456,8 +371,6 @@ async def astream_bytes(
         yield aiter(reader)
         await reader.drain()
     finally:
-        reader.cutoff.disarm()
-        reader.timer.cancel()
         try:
             await response.aclose()
         finally:
@@ -473,7 +386,10 @@ def post_json(
 ) -> dict[str, Any]:
     """Send a non-streaming chat completion and return the decoded JSON body."""
     with stream_bytes(config, body, limits, on_retry, resend) as chunks:
-        return _decode_body(b"".join(chunks))
+        kept = bytearray()
+        for chunk in chunks:
+            _add_capped(kept, chunk)
+        return _decode_body(bytes(kept))
 
 
 async def apost_json(
@@ -485,7 +401,16 @@ async def apost_json(
 ) -> dict[str, Any]:
     """Async `post_json`."""
     async with astream_bytes(config, body, limits, on_retry, resend) as chunks:
-        return _decode_body(b"".join([chunk async for chunk in chunks]))
+        kept = bytearray()
+        async for chunk in chunks:
+            _add_capped(kept, chunk)
+        return _decode_body(bytes(kept))
+
+
+def _add_capped(kept: bytearray, chunk: bytes) -> None:
+    kept += chunk
+    if len(kept) > PLAIN_BODY_LIMIT:
+        raise BodyTooLargeError(bytes(kept[:4096]), PLAIN_BODY_LIMIT)
 
 
 def _decode_body(raw: bytes) -> dict[str, Any]:
@@ -500,11 +425,17 @@ def _decode_body(raw: bytes) -> dict[str, Any]:
 
 def list_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict[str, Any]]:
     """GET /models: the raw model entries W&B serves."""
+    from langchain_wandb._deadline import request_deadline
+
     models = sync_client(config).models
     deadline = time.monotonic() + limits.timeout
 
     def attempt(remaining: float) -> Any:
-        return models.list(timeout=_timeouts(remaining, limits.timeout))
+        token = request_deadline.set(deadline)
+        try:
+            return models.list(timeout=_timeouts(remaining, limits.timeout))
+        finally:
+            request_deadline.reset(token)
 
     admitted = run_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
     admitted.release()
@@ -513,16 +444,21 @@ def list_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict
 
 async def alist_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict[str, Any]]:
     """Async `list_model_entries`."""
+    from langchain_wandb._deadline import request_deadline
+
     models = async_client(config).models
     deadline = time.monotonic() + limits.timeout
     loop_deadline = _loop_deadline(deadline)
 
     async def attempt(remaining: float) -> Any:
+        token = request_deadline.set(deadline)
         try:
             async with asyncio.timeout_at(loop_deadline):
                 return await models.list(timeout=_timeouts(remaining, limits.timeout))
         except TimeoutError:
             raise DeadlineExceededError(limits.timeout) from None
+        finally:
+            request_deadline.reset(token)
 
     admitted = await arun_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
     admitted.release()

@@ -882,18 +882,8 @@ def _retry_hook(run_manager: Any) -> RetryHook | None:
     if run_manager is None:
         return None
 
-    def hook(error: BaseException, retry: int, delay: float) -> object:
-        # Core's callbacks take tenacity's retry state (langchain-core depends on it).
-        from tenacity import Future, RetryCallState
-
-        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
-        state.attempt_number = retry
-        state.upcoming_sleep = delay
-        outcome = Future(retry)
-        outcome.set_exception(error)
-        state.outcome = outcome
-        return run_manager.on_retry(state)
-
+    # The transport hands it tenacity's genuine retry state (see `_retry._retry_state`).
+    hook: RetryHook = run_manager.on_retry
     return hook
 
 

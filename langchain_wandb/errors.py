@@ -12,6 +12,8 @@ catches either keeps working. Messages never contain the API key.
 | `WandbNotFoundError` | 404: unknown or retired model, or endpoint | `openai.NotFoundError`, `ModelNotFoundError` |
 | `WandbBadRequestError` | 400/422: the request was refused as invalid | `openai.BadRequestError`, `ModelInvalidRequestError` |
 | `WandbContextOverflowError` | the prompt (plus `max_tokens`) exceeds the context window | `openai.BadRequestError`, `ContextOverflowError` |
+| `WandbQuotaExceededError` | 429 saying the quota is exceeded (older accounts; newer ones get a 402): add credits or change the plan; never retried | `openai.RateLimitError`, `ModelPermissionDeniedError` |
+| `WandbPersonalAccountError` | 429: W&B Inference is not available to personal accounts: switch to a team account | `openai.RateLimitError`, `ModelPermissionDeniedError` |
 | `WandbRateLimitError` | 429 after the retries ran out (quota, personal account, ...) | `openai.RateLimitError`, `ModelRateLimitError` |
 | `WandbConcurrencyTimeoutError` | the request waited for a concurrency slot until `timeout` | `ModelRateLimitError` |
 | `WandbServerError` | 5xx after the retries ran out | `openai.InternalServerError`, `ModelAPIError` |
@@ -57,6 +59,8 @@ if TYPE_CHECKING:
         WandbNotFoundError,
         WandbPaymentRequiredError,
         WandbPermissionDeniedError,
+        WandbPersonalAccountError,
+        WandbQuotaExceededError,
         WandbRateLimitError,
         WandbServerError,
         WandbTimeoutError,
@@ -82,6 +86,8 @@ _HOMES = {
     "WandbNotFoundError": _HTTP,
     "WandbPaymentRequiredError": _HTTP,
     "WandbPermissionDeniedError": _HTTP,
+    "WandbPersonalAccountError": _HTTP,
+    "WandbQuotaExceededError": _HTTP,
     "WandbRateLimitError": _HTTP,
     "WandbServerError": _HTTP,
     "WandbTimeoutError": _HTTP,
@@ -105,6 +111,8 @@ __all__ = [
     "WandbNotFoundError",
     "WandbPaymentRequiredError",
     "WandbPermissionDeniedError",
+    "WandbPersonalAccountError",
+    "WandbQuotaExceededError",
     "WandbRateLimitError",
     "WandbServerError",
     "WandbStreamError",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from langchain_wandb._lazy import lazy_names
 
 if TYPE_CHECKING:
+    from langchain_wandb.testing._checks import WANDB_ERROR_KINDS
     from langchain_wandb.testing._emulated import EMULATOR_KEY, configured_emulator, emulated
     from langchain_wandb.testing._models import EmulatedModel
     from langchain_wandb.testing._replies import RAMBLING_JOKE, Reply, ToolCallReply
@@ -35,6 +36,7 @@ _HOMES = {
     "RAMBLING_JOKE": "_replies",
     "RecordedRequest": "_server",
     "Reply": "_replies",
+    "WANDB_ERROR_KINDS": "_checks",
     "ToolCallReply": "_replies",
     "WandbEmulator": "_server",
     "configured_emulator": "_emulated",
@@ -45,6 +47,7 @@ __all__ = [
     "EMULATED_MODELS",
     "EMULATOR_KEY",
     "RAMBLING_JOKE",
+    "WANDB_ERROR_KINDS",
     "EmulatedModel",
     "RecordedRequest",
     "Reply",

@@ -146,3 +146,78 @@ def _too_small(max_tokens: int) -> Refusal:
 
 def _bad_request(message: str, param: str | None = None) -> Refusal:
     return Refusal(400, message, "BadRequestError", param)
+
+
+# W&B's documented errors (docs.wandb.ai: Inference "errors" page and support articles),
+# texts verbatim. Envelopes: the 401 and concurrency-429 ones as recorded off W&B's
+# gateway (string `code`s: `{"error": {"code": "rate_limit_exceeded", ...}}`); the others
+# as W&B's support article prints its 403, `{"error": {"code": <status>, "message"}}`; a
+# 422 as FastAPI's `detail` list, the field W&B documents for invalid parameters.
+_WANDB_ERRORS: dict[str, tuple[int, str | dict[str, Any]]] = {
+    "auth": (
+        401,
+        {
+            "error": {
+                "code": "invalid_api_key",
+                "message": "Authentication failed",
+                "type": "invalid_request_error",
+            }
+        },
+    ),
+    "quota": (402, "You exceeded your current quota, please check your plan and billing details"),
+    "quota_429": (
+        429,
+        "You exceeded your current quota, please check your plan and billing details",
+    ),
+    "region": (403, "Country, region, or territory not supported"),
+    "gateway_disabled": (403, "The inference gateway is not enabled for your organization"),
+    "not_found": (404, "The requested resource was not found"),
+    "invalid_parameters": (
+        422,
+        {
+            "detail": [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ["body", "unsupported_parameter"],
+                    "msg": "Extra inputs are not permitted",
+                    "input": True,
+                }
+            ]
+        },
+    ),
+    "invalid_request": (400, "Invalid request parameters"),
+    "concurrency": (
+        429,
+        {
+            "error": {
+                "code": "rate_limit_exceeded",
+                "message": "Concurrency limit reached for requests",
+            }
+        },
+    ),
+    "personal_account": (
+        429,
+        "W&B Inference isn't available for personal accounts. Please switch to a "
+        "non-personal account to access W&B Inference.",
+    ),
+    "server_error": (500, "The server had an error while processing your request"),
+    "overloaded": (503, "The engine is currently overloaded, please try again later"),
+}
+
+WANDB_ERROR_KINDS = tuple(_WANDB_ERRORS)
+"""The names `Reply.wandb_error` takes, one per documented W&B error."""
+
+
+def wandb_error_body(kind: str) -> tuple[int, dict[str, Any]]:
+    """The status and exact JSON body of W&B's documented error `kind`.
+
+    Raises:
+        ValueError: For a `kind` not in `WANDB_ERROR_KINDS`.
+
+    """
+    if kind not in _WANDB_ERRORS:
+        raise ValueError(f"unknown W&B error {kind!r}; one of: {', '.join(WANDB_ERROR_KINDS)}")
+    status, body = _WANDB_ERRORS[kind]
+    if isinstance(body, str):
+        return status, {"error": {"code": status, "message": body}}
+    return status, body

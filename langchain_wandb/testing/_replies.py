@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_wandb.models import ReasoningMode, lookup
-from langchain_wandb.testing._checks import requested_max_tokens
+from langchain_wandb.testing._checks import requested_max_tokens, wandb_error_body
 from langchain_wandb.testing._models import EmulatedModel
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
@@ -106,6 +106,9 @@ class Reply:
     """An HTTP error status to answer with instead of a completion."""
     error_message: str = "Emulated error"
     """The error message for `status` >= 400 or `error_after`."""
+    error_body: dict[str, Any] | None = None
+    """The exact JSON body for `status` >= 400; None: vLLM's envelope around
+    `error_message`. `Reply.wandb_error` fills it with W&B's documented errors."""
     headers: dict[str, str] = field(default_factory=dict)
     """Extra response headers (for example `Retry-After`)."""
     echo_auth: bool = False
@@ -136,6 +139,25 @@ class Reply:
     """Seconds before the first token; None: the emulator's `time_to_first_token`."""
     tokens_per_second: float | None = None
     """Generation speed; None: the emulator's; `math.inf`: unpaced."""
+
+    @classmethod
+    def wandb_error(cls, kind: str, **fields: Any) -> Reply:
+        """W&B's documented error `kind`, exactly: status, body shape and text.
+
+        Kinds (`langchain_wandb.testing.WANDB_ERROR_KINDS`): `auth` (401), `quota` (402),
+        `quota_429` (the same text as a 429, as older accounts get it), `region` and
+        `gateway_disabled` (403), `not_found` (404, also what retired models return),
+        `invalid_parameters` (422 with `detail`), `invalid_request` (400 with
+        `error.message`, as newer gateways answer), `concurrency` and `personal_account`
+        (429), `server_error` (500), `overloaded` (503). `fields` set other `Reply`
+        fields, e.g. `headers`.
+
+        Raises:
+            ValueError: For an unknown `kind`.
+
+        """
+        status, body = wandb_error_body(kind)
+        return cls(status=status, error_body=body, **fields)
 
 
 def default_content(request: dict[str, Any]) -> str:

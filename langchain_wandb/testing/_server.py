@@ -411,6 +411,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.disconnect:
             self.close_connection = True
             return
+        if reply.status >= 400 and reply.error_body is not None:
+            self._send_json(reply.status, reply.error_body, reply.headers)
+            return
         if reply.status >= 400:
             message = reply.error_message
             if reply.echo_auth:

@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator, Generator, Iterator
 from typing import cast
 
 import pytest
-from langchain_core.exceptions import ModelRateLimitError
+from langchain_core.exceptions import ModelPermissionDeniedError, ModelRateLimitError
 
 from langchain_wandb import ChatWandbInference
 from langchain_wandb.testing import Reply, WandbEmulator
@@ -84,7 +84,7 @@ def test_a_cap_at_the_limit_is_never_refused(limited: WandbEmulator) -> None:
 def test_quota_429_is_not_retried_or_queued(limited: WandbEmulator) -> None:
     limited.script(Reply(status=429, error_message="You exceeded your current quota"))
     llm = model(limited, max_retries=3)
-    with pytest.raises(ModelRateLimitError, match="quota"):
+    with pytest.raises(ModelPermissionDeniedError, match="quota"):  # billing, not a rate
         llm.invoke("hi")
     assert len(limited.chat_requests) == 1
     assert llm.concurrency.in_flight == 0

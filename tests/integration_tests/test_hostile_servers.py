@@ -220,9 +220,12 @@ def _trickled_headers(conn: socket.socket, request: bytes) -> None:
 
 
 SYNC_HEADERS_UNBOUNDED = (
-    "known limit: before the response headers are complete the sync path has no socket to "
-    "shut (httpx2 exposes it only with the response), so each read is bounded by the idle "
-    "timeout but a server trickling header lines holds the call; async is bounded"
+    "known limit of httpx2 2.17: until the response's headers are complete, the sync path "
+    "can reach neither the socket (httpx2 exposes it only on the response, through the "
+    "`network_stream` extension) nor a per-read deadline (httpcore2 reads the header phase's "
+    "timeout once, and httpx2's HTTPTransport takes no network backend), so each read is "
+    "bounded by the read timeout but a server trickling header lines holds the call; async "
+    "is bounded by asyncio.timeout_at"
 )
 
 

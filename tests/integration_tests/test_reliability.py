@@ -85,8 +85,9 @@ def test_retries_stop_at_max_retries(emulator: WandbEmulator) -> None:
 
 def test_quota_429_is_not_retried(emulator: WandbEmulator) -> None:
     emulator.script(Reply(status=429, error_message="You exceeded your current quota"))
+    # Issue 19: a quota 429 is not a rate limit to wait out (billing, not concurrency).
     with pytest.raises(
-        ModelRateLimitError, match=r"Server said \(429\): You exceeded your current quota"
+        ModelPermissionDeniedError, match=r"Server said \(429\): You exceeded your current quota"
     ):
         emulator.chat_model(max_retries=3).invoke("hi")
     assert len(emulator.chat_requests) == 1
@@ -123,7 +124,7 @@ def test_retries_reach_callbacks(emulator: WandbEmulator) -> None:
     [
         (401, "bad key", ModelAuthenticationError, openai.AuthenticationError, "WANDB_API_KEY"),
         (402, "no credits", ModelPermissionDeniedError, openai.APIStatusError, "credits"),
-        (403, "region", ModelPermissionDeniedError, openai.PermissionDeniedError, "not available"),
+        (403, "region", ModelPermissionDeniedError, openai.PermissionDeniedError, "not offered"),
         (404, "no such model", ModelNotFoundError, openai.NotFoundError, "--list-models"),
         (429, "slow down", ModelRateLimitError, openai.RateLimitError, "in flight"),
         (400, "bad field", ModelInvalidRequestError, openai.BadRequestError, "bad field"),

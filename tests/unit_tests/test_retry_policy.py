@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import httpx2
@@ -31,39 +32,50 @@ UNUSABLE = [
     {"retry-after": "inf"},
     {"retry-after": "-inf"},
     {"retry-after": "infinity"},
+    {"retry-after": "0"},
+    {"retry-after": "garbage"},
+    {"retry-after": ""},
+    {"retry-after": http_date(-3600)},
+    {"retry-after-ms": "-100"},
+    {"retry-after-ms": "nan"},
+    {"retry-after-ms": "inf"},
+    {"retry-after-ms": "-1", "retry-after": "4"},  # the first readable header decides
+]
+# Over 120 s (the SDK's MAX_RETRY_AFTER_DELAY), or a number too large for a float: the
+# SDK does not retry at all, and neither do we.
+TOO_LONG = [
     {"retry-after": "1e400"},
     {"retry-after": "9" * 400},
     {"retry-after": "99999999999"},
     {"retry-after": "600"},
-    {"retry-after": "1_0"},
-    {"retry-after": "garbage"},
-    {"retry-after": ""},
-    {"retry-after": http_date(-3600)},
+    {"retry-after": "120.5"},
     {"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"},
-    {"retry-after-ms": "-100"},
-    {"retry-after-ms": "nan"},
-    {"retry-after-ms": "inf"},
     {"retry-after-ms": "1e12"},
 ]
 
 
 @pytest.mark.parametrize("headers", UNUSABLE, ids=lambda h: repr(h)[:40])
-@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("status", [429, 502])
 def test_unusable_retry_after_means_ordinary_backoff(headers: dict[str, str], status: int) -> None:
     delay = retry_delay(status_error(status, headers), 0, 5)
     assert delay is not None
     assert FIRST_BACKOFF[0] <= delay <= FIRST_BACKOFF[1]
 
 
+@pytest.mark.parametrize("headers", TOO_LONG, ids=lambda h: repr(h)[:40])
+def test_a_retry_after_over_two_minutes_is_obeyed_by_not_retrying(headers: dict[str, str]) -> None:
+    assert retry_delay(status_error(429, headers), 0, 5) is None
+
+
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
         ({"retry-after": "2"}, 2.0),
-        ({"retry-after": "0"}, 0.0),
+        ({"retry-after": "120"}, 120.0),
+        ({"retry-after": "1_0"}, 10.0),  # what float() reads, as the SDK
         ({"retry-after": " 1.5 "}, 1.5),
         ({"retry-after-ms": "250"}, 0.25),
         ({"retry-after-ms": "garbage", "retry-after": "3"}, 3.0),
-        ({"retry-after-ms": "-1", "retry-after": "4"}, 4.0),
     ],
 )
 def test_usable_retry_after_is_honoured(headers: dict[str, str], expected: float) -> None:
@@ -78,8 +90,8 @@ def test_future_retry_after_date_is_honoured() -> None:
 
 def test_unusable_values_back_off_like_garbage_at_every_retry() -> None:
     for retries_done in range(4):
-        garbage = retry_delay(status_error(500, {"retry-after": "garbage"}), retries_done, 9)
-        negative = retry_delay(status_error(500, {"retry-after": "-5"}), retries_done, 9)
+        garbage = retry_delay(status_error(502, {"retry-after": "garbage"}), retries_done, 9)
+        negative = retry_delay(status_error(502, {"retry-after": "-5"}), retries_done, 9)
         assert garbage is not None
         assert negative is not None
         assert garbage / 2 < negative < garbage * 2  # same backoff step, different jitter
@@ -109,7 +121,7 @@ def test_no_retry_whose_wait_would_pass_the_deadline() -> None:
             attempts,
             max_retries=5,
             deadline=time.monotonic() + 2.0,
-            on_retry=lambda _e, _n, delay: heard.append(delay),
+            on_retry=lambda state: heard.append(state.upcoming_sleep),
         )
     assert raised.value is error
     assert len(attempts.given) == 1
@@ -127,7 +139,7 @@ def test_backoff_past_the_deadline_raises_the_last_error() -> None:
 
 def test_attempt_is_given_the_time_left() -> None:
     deadline = time.monotonic() + 50.0
-    attempts = Attempts(status_error(500, {"retry-after": "0"}), failures=2)
+    attempts = Attempts(status_error(500, {"retry-after-ms": "1"}), failures=2)
     admitted = run_with_retries(attempts, max_retries=2, deadline=deadline)
     assert admitted.value == "answer"
     assert len(attempts.given) == 3
@@ -153,3 +165,76 @@ def test_quota_payment_and_auth_errors_are_not_retried(status: int, message: str
         run_with_retries(attempts, max_retries=5, deadline=time.monotonic() + 60)
     assert raised.value is error
     assert len(attempts.given) == 1
+
+
+def _sdk() -> openai.OpenAI:
+    return openai.OpenAI(api_key="k", base_url="http://x/v1", max_retries=2)
+
+
+SDK_CASES = [
+    (status, headers)
+    for status in (400, 401, 404, 408, 409, 422, 429, 502, 504)
+    for headers in [
+        {},
+        {"x-should-retry": "true"},
+        {"x-should-retry": "false"},
+        {"x-should-retry": "TRUE"},
+        {"retry-after": "3"},
+        {"retry-after": "120"},
+        {"retry-after": "121"},
+        {"retry-after": "0"},
+        {"retry-after": "-1"},
+        {"retry-after": "inf"},
+        {"retry-after": "-inf"},
+        {"retry-after": "nan"},
+        {"retry-after": "1e400"},
+        {"retry-after": "1_5"},
+        {"retry-after-ms": "1500"},
+        {"retry-after-ms": "130000"},
+        {"retry-after": "soon"},
+        {"retry-after": "3", "x-should-retry": "false"},
+        {"retry-after": "600", "x-should-retry": "true"},
+    ]
+]
+
+
+@pytest.mark.parametrize(("status", "headers"), SDK_CASES, ids=str)
+def test_the_policy_is_the_sdks(status: int, headers: dict[str, str]) -> None:
+    """Whether to retry, and a server-set wait, agree with the installed openai SDK.
+
+    (The SDK's private methods serve as the oracle here, so an SDK upgrade that changes
+    its policy fails this test. 500 and 503 are W&B's own, tested below.)
+    """
+    client = _sdk()
+    error = status_error(status, headers)
+    response = error.response  # type: ignore[attr-defined]
+    sdk_retries = client._should_retry(response)
+    delay = retry_delay(error, 0, 2, time_left=10_000.0)
+    assert (delay is not None) is sdk_retries
+    if delay is not None:
+        after = client._parse_retry_after_header(response.headers)
+        if after is not None and math.isfinite(after) and 0 < after <= 120:
+            assert delay == pytest.approx(after, abs=0.01)
+        else:  # the SDK's first backoff step
+            assert FIRST_BACKOFF[0] <= delay <= FIRST_BACKOFF[1]
+
+
+@pytest.mark.parametrize("status", [402, 403])
+def test_402_and_403_are_never_retried_even_when_the_server_says_so(status: int) -> None:
+    assert retry_delay(status_error(status, {"x-should-retry": "true"}), 0, 5) is None
+
+
+def test_a_quota_429_is_never_retried_even_when_the_server_says_so() -> None:
+    error = status_error(429, {"x-should-retry": "true"}, "You exceeded your current quota")
+    assert retry_delay(error, 0, 5) is None
+
+
+@pytest.mark.parametrize(("status", "advised"), [(500, 30.0), (503, 60.0)])
+def test_w_and_bs_advised_wait_where_the_deadline_allows(status: int, advised: float) -> None:
+    assert retry_delay(status_error(status, {}), 0, 2, time_left=advised + 5) == advised
+    sooner = retry_delay(status_error(status, {}), 0, 2, time_left=advised)
+    assert sooner is not None
+    assert FIRST_BACKOFF[0] <= sooner <= FIRST_BACKOFF[1]
+    # The server's own Retry-After comes first.
+    assert retry_delay(status_error(status, {"retry-after": "2"}), 0, 2, time_left=500) == 2.0
+    assert retry_delay(status_error(status, {"x-should-retry": "false"}), 0, 2) is None
