@@ -239,6 +239,17 @@ def test_a_refusal_lowers_the_limit_to_what_was_accepted(caplog: pytest.LogCaptu
         slot.release()
 
 
+def test_a_refused_request_pausing_on_its_slot_is_not_counted_as_accepted() -> None:
+    governor = fresh()
+    slots = [take(governor) for _ in range(INITIAL_LIMIT)]
+    governor.refused(slots[-1])  # it keeps its slot through the pause, unseen by W&B
+    assert governor.snapshot().limit == INITIAL_LIMIT - 1
+    governor.admitted(slots[0])  # accepted beside the 6 others W&B saw: no sign 8 fit
+    assert governor.snapshot().limit == INITIAL_LIMIT - 1
+    for slot in slots:
+        slot.release()
+
+
 def test_limit_doubles_per_round_before_any_refusal() -> None:
     governor = fresh()
     slots = [take(governor) for _ in range(INITIAL_LIMIT)]
