@@ -13,8 +13,9 @@ others FIFO, and (when adaptive) learns the limit:
 - a concurrency 429 for a request that was the n-th being sent (counted when its request
   took the slot up, not when it was granted: a woken thread may run late, and a request
   pausing after a refusal is not at W&B) lowers the limit to at most n - 1 (the
-  requests beside it were accepted, so this is W&B's limit as seen from here), at least
-  1; 429s from requests sent under an older, higher limit change nothing.
+  requests beside it were accepted, so this is W&B's limit as seen from here), but at
+  most to half the limit it was sent under (requests may reach W&B out of order), at
+  least 1; 429s from requests sent under an older, higher limit change nothing.
   The refused request keeps its slot through a short pause (so a limit of one is not
   hammered), then queues again ahead of new requests;
 - after that, every `max(32, 8 x limit)` requests admitted while the limit was full, it
@@ -216,13 +217,14 @@ class GovernorBackend(Protocol):
 class Slot:
     """Permission to have one request in flight; free it with `release()` (idempotent)."""
 
-    __slots__ = ("_active", "_pool", "_released", "position", "queued")
+    __slots__ = ("_active", "_pool", "_released", "_window", "position", "queued")
 
     def __init__(self, pool: _Pool, position: int, *, queued: bool = False) -> None:
         """A slot of `pool`, granted as the `position`-th request in flight."""
         self._pool = pool
         self._released = False
         self._active = False
+        self._window = pool.window
         self.position = position
         """How many requests were being sent (this one included) when its request took
         it up: W&B sees requests in the order they are sent, not the order slots were
@@ -367,6 +369,7 @@ class _Pool:
         self.active += 1
         slot._active = True
         slot.position = self.active
+        slot._window = self.window
 
     def _deactivate_locked(self, slot: Slot) -> None:
         if slot._active:
@@ -435,7 +438,10 @@ class _Pool:
         with self.lock:
             self._deactivate_locked(slot)  # it pauses, holding its slot, unseen by W&B
             old, first = self.window, not self.learned
-            new = max(1, min(old, slot.position - 1))
+            # W&B sees requests in an order of its own (a thread runs late, a connection
+            # opens slowly): the first taken up may arrive after seven others. So one
+            # refusal at most halves the limit it was sent under; more refusals go further.
+            new = max(1, min(old, max(slot.position - 1, slot._window // 2)))
             if new < self.proven:
                 self.doubts += 1
                 if self.doubts >= 2:
