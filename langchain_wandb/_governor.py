@@ -10,9 +10,12 @@ others FIFO, and (when adaptive) learns the limit:
 
 - it starts at `INITIAL_LIMIT` and, while requests are waiting on it, grows by one per
   admitted request (doubling per round trip), until W&B first refuses one;
-- a concurrency 429 for a request that was the n-th in flight lowers the limit to at
-  most n - 1 (the requests beside it were accepted, so this is W&B's limit as seen from
-  here), at least 1; 429s from requests sent under an older, higher limit change nothing.
+- a concurrency 429 for a request that was the n-th being sent (counted when its request
+  took the slot up, not when it was granted: a woken thread may run late, and a request
+  pausing after a refusal is not at W&B) lowers the limit to at most n - 1 (the
+  requests beside it were accepted, so this is W&B's limit as seen from here), but at
+  most to half the limit it was sent under (requests may reach W&B out of order), at
+  least 1; 429s from requests sent under an older, higher limit change nothing.
   The refused request keeps its slot through a short pause (so a limit of one is not
   hammered), then queues again ahead of new requests;
 - after that, every `max(32, 8 x limit)` requests admitted while the limit was full, it
@@ -214,14 +217,18 @@ class GovernorBackend(Protocol):
 class Slot:
     """Permission to have one request in flight; free it with `release()` (idempotent)."""
 
-    __slots__ = ("_pool", "_released", "position", "queued")
+    __slots__ = ("_active", "_pool", "_released", "_window", "position", "queued")
 
     def __init__(self, pool: _Pool, position: int, *, queued: bool = False) -> None:
         """A slot of `pool`, granted as the `position`-th request in flight."""
         self._pool = pool
         self._released = False
+        self._active = False
+        self._window = pool.window
         self.position = position
-        """How many requests were in flight (this one included) when it was granted."""
+        """How many requests were being sent (this one included) when its request took
+        it up: W&B sees requests in the order they are sent, not the order slots were
+        granted (a woken thread may take a while to run)."""
         self.queued = queued
         """Whether the request waited in the queue for it."""
 
@@ -266,6 +273,10 @@ class _Pool:
         self.window = INITIAL_LIMIT
         self.learned = False
         self.in_flight = 0
+        # Slots whose request has taken them up (not waiting to be woken, not pausing after
+        # a refusal): what W&B can see of ours. Positions, growth and the proven level count
+        # these: a granted thread may run only after later ones have sent theirs.
+        self.active = 0
         self.credit = 0
         # The most requests in flight W&B has accepted at once, and how many refusals in a
         # row said it is now fewer. One refusal below it is likely W&B's bookkeeping lagging
@@ -300,15 +311,16 @@ class _Pool:
             previous = None
         with self.lock:
             if previous is not None and not previous._released:
-                previous._released = True
-                self.in_flight -= 1
+                self._free_locked(previous)
             if (
                 not self.requeued
                 and not self.waiting
                 and self.in_flight < self.limit_for(cap, adaptive)
             ):
                 self.in_flight += 1
-                return Slot(self, self.in_flight)
+                slot = Slot(self, self.in_flight)
+                self._activate_locked(slot)
+                return slot
             waiter = make_waiter()
             if not self.requeued and not self.waiting:
                 logger.info(
@@ -337,6 +349,8 @@ class _Pool:
             self._signal(woken)
             return None
         if keep:
+            with self.lock:
+                self._activate_locked(slot)
             return slot
         self.release(slot)
         return None
@@ -346,10 +360,26 @@ class _Pool:
         with self.lock:
             if slot._released:
                 return
-            slot._released = True
-            self.in_flight -= 1
+            self._free_locked(slot)
             woken = self._grant_locked()
         self._signal(woken)
+
+    def _activate_locked(self, slot: Slot) -> None:
+        """`slot`'s request takes it up now: it is the `active`-th request being sent."""
+        self.active += 1
+        slot._active = True
+        slot.position = self.active
+        slot._window = self.window
+
+    def _deactivate_locked(self, slot: Slot) -> None:
+        if slot._active:
+            slot._active = False
+            self.active -= 1
+
+    def _free_locked(self, slot: Slot) -> None:
+        slot._released = True
+        self.in_flight -= 1
+        self._deactivate_locked(slot)
 
     def _grant_locked(self) -> list[_Waiter]:
         woken: list[_Waiter] = []
@@ -381,10 +411,10 @@ class _Pool:
         """A request was accepted: if the limit was what held requests back, raise it.
 
         `position`: the in-flight count when its slot was granted, for a caller whose
-        report arrives late (a remote worker); None: the count now.
+        report arrives late (a remote worker); None: the requests being sent now.
         """
         with self.lock:
-            count = self.in_flight if position is None else position
+            count = self.active if position is None else position
             if count >= self.proven:
                 self.proven, self.doubts = count, 0
             if count < self.window:
@@ -406,8 +436,12 @@ class _Pool:
     def refused(self, slot: Slot) -> None:
         """W&B refused the request in `slot` for concurrency: fit the limit to it."""
         with self.lock:
+            self._deactivate_locked(slot)  # it pauses, holding its slot, unseen by W&B
             old, first = self.window, not self.learned
-            new = max(1, min(old, slot.position - 1))
+            # W&B sees requests in an order of its own (a thread runs late, a connection
+            # opens slowly): the first taken up may arrive after seven others. So one
+            # refusal at most halves the limit it was sent under; more refusals go further.
+            new = max(1, min(old, max(slot.position - 1, slot._window // 2)))
             if new < self.proven:
                 self.doubts += 1
                 if self.doubts >= 2:

@@ -233,8 +233,33 @@ def test_a_refusal_lowers_the_limit_to_what_was_accepted(caplog: pytest.LogCaptu
     assert "now sending at most 5 at once" in caplog.text
     governor.refused(slots[7])  # sent under the older, higher limit: no new information
     assert governor.snapshot().limit == 5
+    for slot in slots:
+        slot.release()
+
+
+def test_one_refusal_at_most_halves_the_limit_it_was_sent_under() -> None:
+    # Requests reach W&B in an order of their own (a woken thread runs late): the first
+    # taken up may arrive after seven others, so its refusal says "at least 4 fit" at best.
+    governor = fresh()
+    slots = [take(governor) for _ in range(INITIAL_LIMIT)]
     governor.refused(slots[0])
-    assert governor.snapshot().limit == 1  # never below one
+    assert governor.snapshot().limit == INITIAL_LIMIT // 2
+    for slot in slots:
+        slot.release()
+    for expected in (INITIAL_LIMIT // 4, INITIAL_LIMIT // 8, 1):  # alone, refused again
+        slot = take(governor)
+        governor.refused(slot)
+        slot.release()
+        assert governor.snapshot().limit == expected  # never below one
+
+
+def test_a_refused_request_pausing_on_its_slot_is_not_counted_as_accepted() -> None:
+    governor = fresh()
+    slots = [take(governor) for _ in range(INITIAL_LIMIT)]
+    governor.refused(slots[-1])  # it keeps its slot through the pause, unseen by W&B
+    assert governor.snapshot().limit == INITIAL_LIMIT - 1
+    governor.admitted(slots[0])  # accepted beside the 6 others W&B saw: no sign 8 fit
+    assert governor.snapshot().limit == INITIAL_LIMIT - 1
     for slot in slots:
         slot.release()
 
@@ -254,7 +279,10 @@ def test_limit_doubles_per_round_before_any_refusal() -> None:
 def test_limit_regrows_slowly_and_only_when_it_is_what_holds_requests_back() -> None:
     governor = fresh()
     slots = [take(governor) for _ in range(3)]
-    governor.refused(slots[2])
+    governor.refused(slots[2])  # sent under 8: halves it at most
+    slots.pop().release()
+    slots.append(take(governor))
+    governor.refused(slots[2])  # sent under 4: 2 fit
     assert governor.snapshot().limit == 2
     slots.pop().release()
     for _ in range(1000):  # 2 in flight at a limit of 2: the limit is full

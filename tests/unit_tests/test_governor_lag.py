@@ -25,7 +25,9 @@ def _learn_a_limit_of_four(governor: Governor) -> list[Slot]:
     slots.pop().release()
     governor.admitted()  # 4 in flight accepted: proven
     assert governor.snapshot().limit == 4
-    return slots
+    for slot in slots:  # taken again under the limit of 4 (a refusal halves at most that)
+        slot.release()
+    return [_take(governor) for _ in range(4)]
 
 
 def test_a_lone_refusal_below_the_proven_level_is_recovered_at_once() -> None:
