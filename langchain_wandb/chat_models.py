@@ -522,7 +522,8 @@ class ChatWandbInference(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        body = self._request_body(messages, stop, stream=True, **kwargs)
+        # A per-call `stream=True` (core streams because of it) is no request field.
+        body = self._request_body(messages, stop, **{**kwargs, "stream": True})
         state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
         # With a schema class as response_format, the closing chunk waits for `parsed`.
@@ -555,7 +556,8 @@ class ChatWandbInference(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        body = self._request_body(messages, stop, stream=True, **kwargs)
+        # A per-call `stream=True` (core streams because of it) is no request field.
+        body = self._request_body(messages, stop, **{**kwargs, "stream": True})
         state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
         # With a schema class as response_format, the closing chunk waits for `parsed`.
