@@ -64,7 +64,8 @@ class _GovernorActor:
     def __init__(self, lease_ttl: float) -> None:
         self.lease_ttl = lease_ttl
         self.leases: dict[str, tuple[str, SlotHandle]] = {}
-        self.waiting: dict[str, asyncio.Task[Any]] = {}
+        self.waiting: dict[str, tuple[str, asyncio.Task[Any]]] = {}
+        """Tickets queued for a slot: (owner, the waiting task)."""
         self.cancelled: set[str] = set()
         self.seen: dict[str, float] = {}
         self.reaper: asyncio.Task[None] | None = None
@@ -95,7 +96,7 @@ class _GovernorActor:
         deadline = math.inf if seconds is None else time.monotonic() + seconds
         task = asyncio.current_task()
         assert task is not None
-        self.waiting[ticket] = task
+        self.waiting[ticket] = (owner, task)
         try:
             slot = await governor.aacquire(deadline, previous=None if old is None else old[1])
         except asyncio.CancelledError:
@@ -115,9 +116,9 @@ class _GovernorActor:
 
     def cancel(self, ticket: str) -> None:
         """The caller stopped waiting: drop the wait, or free the slot if it was granted."""
-        task = self.waiting.get(ticket)
-        if task is not None:
-            task.cancel()
+        wait = self.waiting.get(ticket)
+        if wait is not None:
+            wait[1].cancel()
         elif ticket in self.leases:
             self.release(ticket)
         else:
@@ -170,6 +171,10 @@ class _GovernorActor:
         for ticket, (owner, _) in list(self.leases.items()):
             if owner in gone:
                 self.release(ticket)
+        # Its queued requests too: granted later, their slots would be held by nobody.
+        for owner, task in list(self.waiting.values()):
+            if owner in gone:
+                task.cancel()
         return dead
 
 
