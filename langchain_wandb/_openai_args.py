@@ -312,6 +312,8 @@ def _destination(name: str, value: Any, known: set[str]) -> tuple[bool, str, Any
         return False, target or name, value
     if arg is not None:
         return True, name, value  # ChatOpenAI's own request field, which W&B reads: quietly
+    if name in _CALL_REFUSALS or name in _SDK_OPTIONS:
+        check_call_options({name: value})  # a call would refuse it in model_kwargs: now
     check_unknown_name(name, known)
     return False, name, value  # for core: to model_kwargs, with its warning
 
@@ -377,8 +379,8 @@ def check_call_options(options: Mapping[str, Any]) -> None:
         if name in _SDK_OPTIONS:
             raise ValueError(
                 f"{name} is not a request field but an openai SDK option, which "
-                "ChatWandbInference does not take per call; set it on the model instead "
-                "(default_headers, timeout, http_client)."
+                "ChatWandbInference does not take; set it on the model as default_headers, "
+                "timeout or http_client instead."
             )
         if name == "n" and value not in (None, 1):
             raise ValueError(f"n is not supported: {OPENAI_ARGS['n'].note}")

@@ -196,6 +196,22 @@ def test_a_credential_is_never_moved_into_the_body(kwargs: dict[str, Any]) -> No
     assert KEY not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"extra_headers": {"X-A": "1"}}, "default_headers"),
+        ({"extra_query": {"a": "1"}}, "openai SDK option"),
+        ({"previous_response_id": "resp_1"}, "Responses API"),
+    ],
+)
+def test_an_option_no_request_may_carry_is_refused_when_built_not_when_called(
+    kwargs: dict[str, Any], match: str
+) -> None:
+    """Unknown arguments go to `model_kwargs`; those `invoke` would refuse fail at once."""
+    with pytest.raises(ValueError, match=match):
+        ChatWandbInference(api_key="k", **kwargs)
+
+
 def test_one_argument_under_two_names_is_refused() -> None:
     with pytest.raises(ValueError, match="name the same argument"):
         ChatWandbInference(api_key="a", openai_api_key="b")
