@@ -366,6 +366,26 @@ def check_not_a_credential(name: str, where: str) -> None:
         )
 
 
+def check_headers(headers: Mapping[str, str] | None) -> None:
+    """Refuse a credential in `default_headers`, a plain field shown by `repr` and `dumps`.
+
+    Raises:
+        ValueError: If a header name looks like a credential (`Authorization`, ...).
+    """
+    for name in headers or {}:
+        if name.strip().lower() == "authorization":
+            raise ValueError(
+                "default_headers may not set Authorization: pass the W&B key as api_key=... "
+                "(a SecretStr, hidden from repr and dumps); it is sent in that header."
+            )
+        if _CREDENTIAL.search(name.strip()):
+            raise ValueError(
+                f"The {name} header looks like a credential, and default_headers are shown "
+                "by repr and dumps: send it from your own client instead, "
+                "http_client=httpx2.Client(headers={...}) (and http_async_client)."
+            )
+
+
 def check_call_options(options: Mapping[str, Any]) -> None:
     """Refuse per-call options W&B cannot honour (at bind time, or when called).
 

@@ -40,7 +40,11 @@ from langchain_wandb._chunks import StreamState, keep_partial, response_to_resul
 from langchain_wandb._cost import add_cost
 from langchain_wandb._errors import MalformedResponseError, excerpt
 from langchain_wandb._json import json_loads
-from langchain_wandb._openai_args import check_call_options, translate_openai_args
+from langchain_wandb._openai_args import (
+    check_call_options,
+    check_headers,
+    translate_openai_args,
+)
 from langchain_wandb._request import (
     RequestOptions,
     build_body,
@@ -357,6 +361,12 @@ class ChatWandbInference(BaseChatModel):
                 "characters or spaces inside it); check WANDB_API_KEY or the key file."
             )
         return SecretStr(key)
+
+    @field_validator("default_headers")
+    @classmethod
+    def _check_default_headers(cls, headers: dict[str, str] | None) -> dict[str, str] | None:
+        check_headers(headers)
+        return headers
 
     @field_validator("project")
     @classmethod

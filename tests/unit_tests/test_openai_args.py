@@ -212,6 +212,29 @@ def test_an_option_no_request_may_carry_is_refused_when_built_not_when_called(
         ChatWandbInference(api_key="k", **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("header", "match"),
+    [
+        ("Authorization", "api_key="),
+        ("authorization", "api_key="),
+        ("X-Api-Key", "http_client="),
+        ("Proxy-Authorization", "http_client="),
+    ],
+)
+def test_a_credential_header_is_refused_so_no_key_shows_in_repr_or_dumps(
+    header: str, match: str
+) -> None:
+    """`default_headers` is a plain field: a key in it would show in `repr` and `dumps`."""
+    with pytest.raises(ValueError, match=match) as caught:
+        ChatWandbInference(api_key="k", default_headers={header: f"Bearer {KEY}"})
+    assert KEY not in str(caught.value)
+
+
+def test_other_default_headers_are_kept() -> None:
+    llm = ChatWandbInference(api_key="k", default_headers={"X-Request-Source": "evals"})
+    assert llm.default_headers == {"X-Request-Source": "evals"}
+
+
 def test_one_argument_under_two_names_is_refused() -> None:
     with pytest.raises(ValueError, match="name the same argument"):
         ChatWandbInference(api_key="a", openai_api_key="b")
