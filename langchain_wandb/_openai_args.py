@@ -242,10 +242,11 @@ _CALL_REFUSALS = {
 _SDK_OPTIONS = frozenset({"extra_headers", "extra_query", "http_client", "timeout"})
 
 _CREDENTIAL = re.compile(
-    r"(^|[-_])(api[-_]?key|secret|password|passwd|token|auth|authorization|bearer)$"
+    r"(^|[-_])(api[-_]?key|secret|password|passwd|token|auth|authorization|bearer|credentials?)$"
     r"|(^|(?<!cache)[-_])key$",
     re.IGNORECASE,
 )
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _TYPO_CUTOFF = 0.85  # "top_k" vs "top_p" is 0.8: a genuine extra, not a typo
 
 
@@ -352,13 +353,18 @@ def check_unknown_name(name: str, known: Iterable[str]) -> None:
     check_not_a_credential(name, "the request body")
 
 
+def _looks_like_a_credential(name: str) -> bool:
+    # camelCase words are words too: `openAIApiKey` (LangChain.js's name), `accessToken`.
+    return bool(_CREDENTIAL.search(_CAMEL_BOUNDARY.sub("_", name)))
+
+
 def check_not_a_credential(name: str, where: str) -> None:
     """Refuse a credential-looking name bound for the request body (never sent there).
 
     Raises:
         ValueError: If `name` looks like a key, token or password.
     """
-    if _CREDENTIAL.search(name):
+    if _looks_like_a_credential(name):
         raise ValueError(
             f"{name} looks like a credential and would be sent in {where}; pass the W&B "
             "key as api_key=... (or set WANDB_API_KEY): it goes only in the Authorization "
@@ -378,7 +384,7 @@ def check_headers(headers: Mapping[str, str] | None) -> None:
                 "default_headers may not set Authorization: pass the W&B key as api_key=... "
                 "(a SecretStr, hidden from repr and dumps); it is sent in that header."
             )
-        if _CREDENTIAL.search(name.strip()):
+        if _looks_like_a_credential(name.strip()):
             raise ValueError(
                 f"The {name} header looks like a credential, and default_headers are shown "
                 "by repr and dumps: send it from your own client instead, "

@@ -185,6 +185,11 @@ def test_server_extras_still_go_to_model_kwargs_with_cores_warning(extra: str) -
         {"token": KEY},
         {"auth_token": KEY},
         {"secret": KEY},
+        {"openAIApiKey": KEY},  # LangChain.js's name
+        {"wandbApiKey": KEY},
+        {"OpenAIKey": KEY},
+        {"accessToken": KEY},
+        {"credentials": KEY},
         {"model_kwargs": {"openai_api_key": KEY}},
         {"model_kwargs": {"api-key": KEY}},
         {"extra_body": {"api_key": KEY}},
