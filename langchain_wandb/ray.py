@@ -185,11 +185,19 @@ class _Process:
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.owner = f"{uuid.uuid4().hex}-{self.pid}"
-        self.actors: dict[tuple[str, str], Any] = {}
+        self.actors: dict[tuple[str, str], tuple[Any, str | None]] = {}
+        """Actor handles by (name, namespace), with the Ray session they belong to."""
         self.lock = threading.Lock()
 
 
 _process = _Process()
+
+
+def _session() -> str | None:
+    """The Ray session this process is connected to now (its job id), or None."""
+    if not ray.is_initialized():
+        return None
+    return str(ray.get_runtime_context().get_job_id())
 
 
 def _here() -> _Process:
@@ -266,14 +274,17 @@ class RayGovernorBackend:
             _here().actors.pop((self.name, self.namespace), None)
 
     def _actor(self) -> Any:
+        # A handle of an earlier Ray session (ray.shutdown(), then ray.init()) is dead.
         process = _here()
         key = (self.name, self.namespace)
-        actor = process.actors.get(key)
-        if actor is not None:
-            return actor
+        found = process.actors.get(key)
+        if found is not None and found[1] == _session():
+            return found[0]
         with process.lock:
-            actor = process.actors.get(key)
-            if actor is None:
+            found = process.actors.get(key)
+            if found is not None and found[1] == _session():
+                actor = found[0]
+            else:
                 actor = (
                     ray.remote(_GovernorActor)
                     .options(
@@ -286,14 +297,17 @@ class RayGovernorBackend:
                     )
                     .remote(self.lease_ttl)
                 )
-                process.actors[key] = actor
-                _start_heartbeat(actor, process.owner, self.lease_ttl / 4)
+                session = _session()  # connected now: creating the actor connects Ray
+                process.actors[key] = (actor, session)
+                _start_heartbeat(actor, process.owner, self.lease_ttl / 4, session)
         return actor
 
 
-def _start_heartbeat(actor: Any, owner: str, every: float) -> None:
+def _start_heartbeat(actor: Any, owner: str, every: float, session: str | None) -> None:
+    # It stops with its Ray session: a call on a handle of a session that was shut down
+    # makes Ray terminate the whole process a minute later ("Failed to connect to GCS").
     def beat() -> None:
-        while True:
+        while _session() == session:
             try:
                 actor.heartbeat.remote(owner)
             except Exception:
