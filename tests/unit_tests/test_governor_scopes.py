@@ -243,3 +243,19 @@ async def test_a_request_queued_when_a_scope_is_stated_waits_in_the_scopes_pool(
     assert isinstance(late, Slot)
     late.release()
     assert a.snapshot().in_flight == 0
+
+
+def test_a_scope_that_keeps_the_targets_own_pool_keeps_its_count() -> None:
+    """The key's default project is known only to W&B: a project scope keeps the narrow pool."""
+    base = f"http://{uuid.uuid4().hex}.test/v1"
+    governor = governor_for(base, None, "m", max_concurrency=None, adaptive=True, key="k")
+    slots = [governor.acquire(time.monotonic() + 5) for _ in range(3)]
+    assert slots[2] is not None
+    governor.refused(slots[2], "project")
+    assert governor.snapshot().scope == "project"
+    assert governor.snapshot().in_flight == 3
+    assert governor.snapshot().limit == 2
+    for slot in slots:
+        assert slot is not None
+        slot.release()
+    assert governor.snapshot().in_flight == 0
