@@ -288,6 +288,9 @@ class _Pool:
         # Requests refused for concurrency go before new ones: they have waited longest.
         self.requeued: deque[_Waiter] = deque()
         self.waiting: deque[_Waiter] = deque()
+        # Set once this pool's target joined the pool of a scope W&B stated: its slots and
+        # waiters count there from then on (see `adopt`).
+        self.successor: _Pool | None = None
 
     def limit_for(self, cap: int | None, adaptive: bool) -> float:
         limit: float = math.inf if cap is None else cap
@@ -310,41 +313,57 @@ class _Pool:
             previous.release()  # the target moved to its scope's pool meanwhile
             previous = None
         with self.lock:
-            if previous is not None and not previous._released:
-                self._free_locked(previous)
-            if (
-                not self.requeued
-                and not self.waiting
-                and self.in_flight < self.limit_for(cap, adaptive)
-            ):
-                self.in_flight += 1
-                slot = Slot(self, self.in_flight)
-                self._activate_locked(slot)
-                return slot
-            waiter = make_waiter()
-            if not self.requeued and not self.waiting:
-                logger.info(
-                    "W&B Inference requests for %s are queueing (%d in flight, limit %s)",
-                    self.name,
-                    self.in_flight,
-                    self.limit_for(cap, adaptive),
-                )
-            (self.waiting if previous is None else self.requeued).append(waiter)
-            woken = self._grant_locked()
+            moved = self.successor
+            if moved is None:
+                found, woken = self._take_locked(cap, adaptive, previous, make_waiter)
+        if moved is not None:  # it moved while this request looked its pool up
+            return moved.take(cap, adaptive, previous, make_waiter)
         self._signal(woken)
-        return waiter
+        return found
+
+    def _take_locked(
+        self,
+        cap: int | None,
+        adaptive: bool,
+        previous: Slot | None,
+        make_waiter: Callable[[], _Waiter],
+    ) -> tuple[Slot | _Waiter, list[_Waiter]]:
+        if previous is not None and not previous._released:
+            self._free_locked(previous)
+        if (
+            not self.requeued
+            and not self.waiting
+            and self.in_flight < self.limit_for(cap, adaptive)
+        ):
+            self.in_flight += 1
+            slot = Slot(self, self.in_flight)
+            self._activate_locked(slot)
+            return slot, []
+        waiter = make_waiter()
+        if not self.requeued and not self.waiting:
+            logger.info(
+                "W&B Inference requests for %s are queueing (%d in flight, limit %s)",
+                self.name,
+                self.in_flight,
+                self.limit_for(cap, adaptive),
+            )
+        (self.waiting if previous is None else self.requeued).append(waiter)
+        return waiter, self._grant_locked()
 
     def give_up(self, waiter: _Waiter, keep: bool) -> Slot | None:
         """Stop waiting: leave the queue, or, if a slot was granted meanwhile, keep or free it."""
         with self.lock:
+            moved = self.successor
             slot = waiter.slot
-            if slot is None:
+            if moved is None and slot is None:
                 for queue in (self.requeued, self.waiting):
                     if waiter in queue:
                         queue.remove(waiter)
                 # A waiter at the head with a lower cap may have held back those behind
                 # it although slots were free: with it gone, they may go now.
                 woken = self._grant_locked()
+        if moved is not None:  # the waiter was moved there
+            return moved.give_up(waiter, keep)
         if slot is None:
             self._signal(woken)
             return None
@@ -358,10 +377,15 @@ class _Pool:
     # -- releasing and granting -------------------------------------------------------
     def release(self, slot: Slot) -> None:
         with self.lock:
-            if slot._released:
-                return
-            self._free_locked(slot)
-            woken = self._grant_locked()
+            moved = self.successor
+            if moved is None:
+                if slot._released:
+                    return
+                self._free_locked(slot)
+                woken = self._grant_locked()
+        if moved is not None:  # its count moved there
+            moved.release(slot)
+            return
         self._signal(woken)
 
     def _activate_locked(self, slot: Slot) -> None:
@@ -464,6 +488,31 @@ class _Pool:
         with other.lock:
             self.window, self.learned, self.proven = other.window, other.learned, other.proven
 
+    def adopt(self, old: _Pool) -> None:
+        """Count `old`'s requests in flight and queued here: its only target joined this pool.
+
+        Without this, the requests still in flight in `old` would be invisible here and
+        this pool would admit a full limit beside them.
+        """
+        with old.lock, self.lock:
+            self.in_flight += old.in_flight
+            self.active += old.active
+            self.requeued.extendleft(reversed(old.requeued))  # they have waited longest
+            self.waiting.extendleft(reversed(old.waiting))
+            old.in_flight = old.active = 0
+            old.requeued.clear()
+            old.waiting.clear()
+            old.successor = self
+            woken = self._grant_locked()
+        self._signal(woken)
+
+    def current(self) -> _Pool:
+        """The pool this one's requests count in now (itself, or where its target moved)."""
+        pool = self
+        while pool.successor is not None:
+            pool = pool.successor
+        return pool
+
     def snapshot(
         self, cap: int | None, adaptive: bool, scope: Scope | None = None
     ) -> ConcurrencySnapshot:
@@ -559,9 +608,10 @@ class Governor:
             return
         own = _own(slot)
         assert own is not None
-        own._pool.refused(own)
+        pool = own._pool.current()
+        pool.refused(own)
         if scope is not None and _scopes.get(self.target) != scope:
-            _follow_scope(self.target, scope, own._pool)
+            _follow_scope(self.target, scope, pool)
 
     def snapshot(self) -> ConcurrencySnapshot:
         """The current limit, in-flight and queued counts."""
@@ -614,6 +664,8 @@ def _follow_scope(target: Target, scope: Scope, old: _Pool) -> None:
         if pool is None:
             pool = _pools[key] = _Pool(target.describe())
             pool.inherit(old)
+        if pool is not old and old is _pools.get(target.pool_key(None)):
+            pool.adopt(old)  # the target's own pool: its requests now count in the scope's
         _scopes[target] = scope
     logger.info(
         "W&B Inference says its concurrency limit for %s is %s: requests share one pool",

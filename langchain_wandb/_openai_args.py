@@ -242,10 +242,11 @@ _CALL_REFUSALS = {
 _SDK_OPTIONS = frozenset({"extra_headers", "extra_query", "http_client", "timeout"})
 
 _CREDENTIAL = re.compile(
-    r"(^|[-_])(api[-_]?key|secret|password|passwd|token|auth|authorization|bearer)$"
+    r"(^|[-_])(api[-_]?key|secret|password|passwd|token|auth|authorization|bearer|credentials?)$"
     r"|(^|(?<!cache)[-_])key$",
     re.IGNORECASE,
 )
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _TYPO_CUTOFF = 0.85  # "top_k" vs "top_p" is 0.8: a genuine extra, not a typo
 
 
@@ -312,6 +313,8 @@ def _destination(name: str, value: Any, known: set[str]) -> tuple[bool, str, Any
         return False, target or name, value
     if arg is not None:
         return True, name, value  # ChatOpenAI's own request field, which W&B reads: quietly
+    if name in _CALL_REFUSALS or name in _SDK_OPTIONS:
+        check_call_options({name: value})  # a call would refuse it in model_kwargs: now
     check_unknown_name(name, known)
     return False, name, value  # for core: to model_kwargs, with its warning
 
@@ -350,18 +353,43 @@ def check_unknown_name(name: str, known: Iterable[str]) -> None:
     check_not_a_credential(name, "the request body")
 
 
+def _looks_like_a_credential(name: str) -> bool:
+    # camelCase words are words too: `openAIApiKey` (LangChain.js's name), `accessToken`.
+    return bool(_CREDENTIAL.search(_CAMEL_BOUNDARY.sub("_", name)))
+
+
 def check_not_a_credential(name: str, where: str) -> None:
     """Refuse a credential-looking name bound for the request body (never sent there).
 
     Raises:
         ValueError: If `name` looks like a key, token or password.
     """
-    if _CREDENTIAL.search(name):
+    if _looks_like_a_credential(name):
         raise ValueError(
             f"{name} looks like a credential and would be sent in {where}; pass the W&B "
             "key as api_key=... (or set WANDB_API_KEY): it goes only in the Authorization "
             "header."
         )
+
+
+def check_headers(headers: Mapping[str, str] | None) -> None:
+    """Refuse a credential in `default_headers`, a plain field shown by `repr` and `dumps`.
+
+    Raises:
+        ValueError: If a header name looks like a credential (`Authorization`, ...).
+    """
+    for name in headers or {}:
+        if name.strip().lower() == "authorization":
+            raise ValueError(
+                "default_headers may not set Authorization: pass the W&B key as api_key=... "
+                "(a SecretStr, hidden from repr and dumps); it is sent in that header."
+            )
+        if _looks_like_a_credential(name.strip()):
+            raise ValueError(
+                f"The {name} header looks like a credential, and default_headers are shown "
+                "by repr and dumps: send it from your own client instead, "
+                "http_client=httpx2.Client(headers={...}) (and http_async_client)."
+            )
 
 
 def check_call_options(options: Mapping[str, Any]) -> None:
@@ -377,8 +405,8 @@ def check_call_options(options: Mapping[str, Any]) -> None:
         if name in _SDK_OPTIONS:
             raise ValueError(
                 f"{name} is not a request field but an openai SDK option, which "
-                "ChatWandbInference does not take per call; set it on the model instead "
-                "(default_headers, timeout, http_client)."
+                "ChatWandbInference does not take; set it on the model as default_headers, "
+                "timeout or http_client instead."
             )
         if name == "n" and value not in (None, 1):
             raise ValueError(f"n is not supported: {OPENAI_ARGS['n'].note}")

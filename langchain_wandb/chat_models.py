@@ -40,7 +40,11 @@ from langchain_wandb._chunks import StreamState, keep_partial, response_to_resul
 from langchain_wandb._cost import add_cost
 from langchain_wandb._errors import MalformedResponseError, excerpt
 from langchain_wandb._json import json_loads
-from langchain_wandb._openai_args import check_call_options, translate_openai_args
+from langchain_wandb._openai_args import (
+    check_call_options,
+    check_headers,
+    translate_openai_args,
+)
 from langchain_wandb._request import (
     RequestOptions,
     build_body,
@@ -358,6 +362,12 @@ class ChatWandbInference(BaseChatModel):
             )
         return SecretStr(key)
 
+    @field_validator("default_headers")
+    @classmethod
+    def _check_default_headers(cls, headers: dict[str, str] | None) -> dict[str, str] | None:
+        check_headers(headers)
+        return headers
+
     @field_validator("project")
     @classmethod
     def _check_project(cls, project: str | None) -> str | None:
@@ -522,7 +532,8 @@ class ChatWandbInference(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        body = self._request_body(messages, stop, stream=True, **kwargs)
+        # A per-call `stream=True` (core streams because of it) is no request field.
+        body = self._request_body(messages, stop, **{**kwargs, "stream": True})
         state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
         # With a schema class as response_format, the closing chunk waits for `parsed`.
@@ -555,7 +566,8 @@ class ChatWandbInference(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        body = self._request_body(messages, stop, stream=True, **kwargs)
+        # A per-call `stream=True` (core streams because of it) is no request field.
+        body = self._request_body(messages, stop, **{**kwargs, "stream": True})
         state = StreamState(v1=self.output_version == "v1")
         received: list[ChatGenerationChunk] = []
         # With a schema class as response_format, the closing chunk waits for `parsed`.

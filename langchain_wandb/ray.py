@@ -64,7 +64,8 @@ class _GovernorActor:
     def __init__(self, lease_ttl: float) -> None:
         self.lease_ttl = lease_ttl
         self.leases: dict[str, tuple[str, SlotHandle]] = {}
-        self.waiting: dict[str, asyncio.Task[Any]] = {}
+        self.waiting: dict[str, tuple[str, asyncio.Task[Any]]] = {}
+        """Tickets queued for a slot: (owner, the waiting task)."""
         self.cancelled: set[str] = set()
         self.seen: dict[str, float] = {}
         self.reaper: asyncio.Task[None] | None = None
@@ -95,7 +96,7 @@ class _GovernorActor:
         deadline = math.inf if seconds is None else time.monotonic() + seconds
         task = asyncio.current_task()
         assert task is not None
-        self.waiting[ticket] = task
+        self.waiting[ticket] = (owner, task)
         try:
             slot = await governor.aacquire(deadline, previous=None if old is None else old[1])
         except asyncio.CancelledError:
@@ -115,9 +116,9 @@ class _GovernorActor:
 
     def cancel(self, ticket: str) -> None:
         """The caller stopped waiting: drop the wait, or free the slot if it was granted."""
-        task = self.waiting.get(ticket)
-        if task is not None:
-            task.cancel()
+        wait = self.waiting.get(ticket)
+        if wait is not None:
+            wait[1].cancel()
         elif ticket in self.leases:
             self.release(ticket)
         else:
@@ -170,6 +171,10 @@ class _GovernorActor:
         for ticket, (owner, _) in list(self.leases.items()):
             if owner in gone:
                 self.release(ticket)
+        # Its queued requests too: granted later, their slots would be held by nobody.
+        for owner, task in list(self.waiting.values()):
+            if owner in gone:
+                task.cancel()
         return dead
 
 
@@ -180,11 +185,19 @@ class _Process:
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.owner = f"{uuid.uuid4().hex}-{self.pid}"
-        self.actors: dict[tuple[str, str], Any] = {}
+        self.actors: dict[tuple[str, str], tuple[Any, str | None]] = {}
+        """Actor handles by (name, namespace), with the Ray session they belong to."""
         self.lock = threading.Lock()
 
 
 _process = _Process()
+
+
+def _session() -> str | None:
+    """The Ray session this process is connected to now (its job id), or None."""
+    if not ray.is_initialized():
+        return None
+    return str(ray.get_runtime_context().get_job_id())
 
 
 def _here() -> _Process:
@@ -261,14 +274,17 @@ class RayGovernorBackend:
             _here().actors.pop((self.name, self.namespace), None)
 
     def _actor(self) -> Any:
+        # A handle of an earlier Ray session (ray.shutdown(), then ray.init()) is dead.
         process = _here()
         key = (self.name, self.namespace)
-        actor = process.actors.get(key)
-        if actor is not None:
-            return actor
+        found = process.actors.get(key)
+        if found is not None and found[1] == _session():
+            return found[0]
         with process.lock:
-            actor = process.actors.get(key)
-            if actor is None:
+            found = process.actors.get(key)
+            if found is not None and found[1] == _session():
+                actor = found[0]
+            else:
                 actor = (
                     ray.remote(_GovernorActor)
                     .options(
@@ -281,14 +297,17 @@ class RayGovernorBackend:
                     )
                     .remote(self.lease_ttl)
                 )
-                process.actors[key] = actor
-                _start_heartbeat(actor, process.owner, self.lease_ttl / 4)
+                session = _session()  # connected now: creating the actor connects Ray
+                process.actors[key] = (actor, session)
+                _start_heartbeat(actor, process.owner, self.lease_ttl / 4, session)
         return actor
 
 
-def _start_heartbeat(actor: Any, owner: str, every: float) -> None:
+def _start_heartbeat(actor: Any, owner: str, every: float, session: str | None) -> None:
+    # It stops with its Ray session: a call on a handle of a session that was shut down
+    # makes Ray terminate the whole process a minute later ("Failed to connect to GCS").
     def beat() -> None:
-        while True:
+        while _session() == session:
             try:
                 actor.heartbeat.remote(owner)
             except Exception:

@@ -134,6 +134,17 @@ async def test_disable_streaming_tool_calling_is_plain_only_with_tools(
     assert [body["stream"] for body in emulator.chat_requests] == [True, True, False, False]
 
 
+async def test_a_per_call_stream_option_works_as_with_chatopenai(emulator: WandbEmulator) -> None:
+    """`invoke(..., stream=True)` (or bound) makes core stream: the option is not a field."""
+    llm = emulator.chat_model()
+    assert llm.invoke("hi", stream=True).content
+    assert (await llm.ainvoke("hi", stream=True)).content
+    assert llm.bind(stream=True).invoke("hi").content
+    assert "".join(str(chunk.content) for chunk in llm.stream("hi", stream=True))
+    assert [chunk async for chunk in llm.astream("hi", stream=True)]
+    assert [body["stream"] for body in emulator.chat_requests] == [True] * 5
+
+
 # -- LangChain's other standard switches -----------------------------------------------
 class CountingLimiter(BaseRateLimiter):
     def __init__(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -9,7 +10,14 @@ import httpx2
 import openai
 import pytest
 
-from langchain_wandb._governor import INITIAL_LIMIT, Governor, Target, governor_for, key_fingerprint
+from langchain_wandb._governor import (
+    INITIAL_LIMIT,
+    Governor,
+    Slot,
+    Target,
+    governor_for,
+    key_fingerprint,
+)
 from langchain_wandb._retry import concurrency_scope, is_concurrency_refusal
 from langchain_wandb.testing._concurrency import concurrency_key, concurrency_refusal
 
@@ -104,12 +112,14 @@ def test_a_project_scoped_429_joins_every_key_on_that_project() -> None:
     assert held is not None
     b.refused(held, "project")  # ...until its own 429 says the same
     assert b.snapshot().scope == "project"
-    joined = a.acquire(time.monotonic())
-    assert joined is not None
-    assert a.snapshot().in_flight == b.snapshot().in_flight == 1  # one pool now
-    for slot in [*slots, held, joined]:
+    assert a.snapshot().in_flight == b.snapshot().in_flight == 4  # one pool now
+    for slot in [*slots, held]:
         assert slot is not None
         slot.release()
+    joined = a.acquire(time.monotonic())
+    assert joined is not None
+    assert a.snapshot().in_flight == b.snapshot().in_flight == 1
+    joined.release()
 
 
 def test_a_user_scoped_429_joins_every_project_of_that_key_only() -> None:
@@ -185,3 +195,69 @@ def test_a_fixed_governor_ignores_refusals_and_a_late_admission_counts_its_posit
     for held in slots:
         assert held is not None
         held.release()
+
+
+def test_requests_in_flight_when_a_scope_is_stated_still_count_in_its_pool() -> None:
+    """The scope's pool starts from what the old pool learned *and* what it has in flight."""
+    a, _ = _pair()
+    slots = [a.acquire(time.monotonic() + 5) for _ in range(INITIAL_LIMIT)]
+    assert slots[2] is not None
+    # One refusal halves the limit at most: 4, while eight requests are still in flight.
+    a.refused(slots[2], "user")
+    assert a.snapshot().limit == INITIAL_LIMIT // 2
+    assert a.snapshot().in_flight == INITIAL_LIMIT
+    assert a.acquire(time.monotonic()) is None  # over the limit: it must wait
+    for slot in slots:
+        assert slot is not None
+        slot.release()
+    assert a.snapshot().in_flight == 0
+    again = [a.acquire(time.monotonic()) for _ in range(INITIAL_LIMIT // 2 + 1)]
+    assert None not in again[:-1]
+    assert again[-1] is None  # the learned limit, once the old requests are done
+    for slot in again[:-1]:
+        assert slot is not None
+        slot.release()
+
+
+async def test_a_request_queued_when_a_scope_is_stated_waits_in_the_scopes_pool() -> None:
+    a, _ = _pair()
+    slots = [a.acquire(time.monotonic() + 5) for _ in range(INITIAL_LIMIT)]
+    assert slots[0] is not None
+    assert slots[1] is not None
+    assert slots[2] is not None
+    old = slots[0]._pool
+    queued = asyncio.create_task(a.aacquire(time.monotonic() + 0.2))
+    await asyncio.sleep(0.02)  # queued in the target's own pool
+    a.refused(slots[2], "user")
+    assert a.snapshot().queued == 1  # moved to the scope's pool, still first in line
+    a.refused(slots[1], "user")  # a refusal of an older request lands where it counts now
+    # Both were sent under the first limit (8): together they halve it, no further.
+    assert a.snapshot().limit == INITIAL_LIMIT // 2
+    assert await queued is None  # timed out there, and left its queue
+    assert a.snapshot().queued == 0
+    for slot in slots:
+        assert slot is not None
+        slot.release()
+    assert a.snapshot().in_flight == 0
+    # A request that looked the old pool up just before the move is admitted by the new one.
+    late = old.take(None, True, None, lambda: pytest.fail("a slot is free: no queueing"))
+    assert a.snapshot().in_flight == 1
+    assert isinstance(late, Slot)
+    late.release()
+    assert a.snapshot().in_flight == 0
+
+
+def test_a_scope_that_keeps_the_targets_own_pool_keeps_its_count() -> None:
+    """The key's default project is known only to W&B: a project scope keeps the narrow pool."""
+    base = f"http://{uuid.uuid4().hex}.test/v1"
+    governor = governor_for(base, None, "m", max_concurrency=None, adaptive=True, key="k")
+    slots = [governor.acquire(time.monotonic() + 5) for _ in range(3)]
+    assert slots[2] is not None
+    governor.refused(slots[2], "project")
+    assert governor.snapshot().scope == "project"
+    assert governor.snapshot().in_flight == 3
+    assert governor.snapshot().limit == INITIAL_LIMIT // 2
+    for slot in slots:
+        assert slot is not None
+        slot.release()
+    assert governor.snapshot().in_flight == 0

@@ -185,6 +185,11 @@ def test_server_extras_still_go_to_model_kwargs_with_cores_warning(extra: str) -
         {"token": KEY},
         {"auth_token": KEY},
         {"secret": KEY},
+        {"openAIApiKey": KEY},  # LangChain.js's name
+        {"wandbApiKey": KEY},
+        {"OpenAIKey": KEY},
+        {"accessToken": KEY},
+        {"credentials": KEY},
         {"model_kwargs": {"openai_api_key": KEY}},
         {"model_kwargs": {"api-key": KEY}},
         {"extra_body": {"api_key": KEY}},
@@ -194,6 +199,45 @@ def test_a_credential_is_never_moved_into_the_body(kwargs: dict[str, Any]) -> No
     with pytest.raises(ValueError, match="looks like a credential") as caught:
         ChatWandbInference(api_key="k", **kwargs)
     assert KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"extra_headers": {"X-A": "1"}}, "default_headers"),
+        ({"extra_query": {"a": "1"}}, "openai SDK option"),
+        ({"previous_response_id": "resp_1"}, "Responses API"),
+    ],
+)
+def test_an_option_no_request_may_carry_is_refused_when_built_not_when_called(
+    kwargs: dict[str, Any], match: str
+) -> None:
+    """Unknown arguments go to `model_kwargs`; those `invoke` would refuse fail at once."""
+    with pytest.raises(ValueError, match=match):
+        ChatWandbInference(api_key="k", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("header", "match"),
+    [
+        ("Authorization", "api_key="),
+        ("authorization", "api_key="),
+        ("X-Api-Key", "http_client="),
+        ("Proxy-Authorization", "http_client="),
+    ],
+)
+def test_a_credential_header_is_refused_so_no_key_shows_in_repr_or_dumps(
+    header: str, match: str
+) -> None:
+    """`default_headers` is a plain field: a key in it would show in `repr` and `dumps`."""
+    with pytest.raises(ValueError, match=match) as caught:
+        ChatWandbInference(api_key="k", default_headers={header: f"Bearer {KEY}"})
+    assert KEY not in str(caught.value)
+
+
+def test_other_default_headers_are_kept() -> None:
+    llm = ChatWandbInference(api_key="k", default_headers={"X-Request-Source": "evals"})
+    assert llm.default_headers == {"X-Request-Source": "evals"}
 
 
 def test_one_argument_under_two_names_is_refused() -> None:
