@@ -25,8 +25,6 @@ from langchain_core.messages import AIMessage
 
 Outcome = Literal["stop", "transient", "permanent"]
 INVALID_INPUT = "invalid_input"
-# W&B's 429s that waiting will not cure (docs.wandb.ai, "rate limit errors (429)").
-_QUOTA_MARKERS = ("exceeded your current quota", "personal account", "quota", "credits")
 _TRANSIENT_STATUSES = (408, 409, 429)
 
 
@@ -40,21 +38,10 @@ def dumps(record: dict[str, Any]) -> bytes:
     return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
-def is_quota_error(error: BaseException) -> bool:
-    """A 429 about quota, credits or the account: retrying or waiting will not help."""
-    if "quota" in type(error).__name__.lower():
-        return True
-    if getattr(error, "status_code", None) != 429:
-        return False
-    text = str(error).lower()
-    return any(marker in text for marker in _QUOTA_MARKERS)
-
-
 def outcome_of(error: BaseException) -> Outcome:
     """What a row's error means: stop the run, retry on resume, or a final answer."""
     if isinstance(error, (ModelAuthenticationError, ModelPermissionDeniedError)):
-        return "stop"  # 401, and 402/403 (both are permission errors)
-    if is_quota_error(error):
+        # 401; 402, 403 and the quota and personal-account 429s (permission errors).
         return "stop"
     status = getattr(error, "status_code", None)
     if isinstance(error, (ModelRateLimitError, ModelTimeoutError, ModelConnectionError)):

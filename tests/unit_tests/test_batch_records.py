@@ -22,6 +22,8 @@ from langchain_wandb._sdk_errors import (
     WandbNotFoundError,
     WandbPaymentRequiredError,
     WandbPermissionDeniedError,
+    WandbPersonalAccountError,
+    WandbQuotaExceededError,
     WandbRateLimitError,
     WandbServerError,
     WandbTimeoutError,
@@ -54,8 +56,8 @@ QUOTA = "You exceeded your current quota, please check your plan and billing det
         (_status_error(WandbAuthenticationError, 401, "bad key"), "stop"),
         (_status_error(WandbPaymentRequiredError, 402, "no credits"), "stop"),
         (_status_error(WandbPermissionDeniedError, 403, "region"), "stop"),
-        (_status_error(WandbRateLimitError, 429, QUOTA), "stop"),
-        (_status_error(WandbRateLimitError, 429, "isn't available for personal accounts"), "stop"),
+        (_status_error(WandbQuotaExceededError, 429, QUOTA), "stop"),
+        (_status_error(WandbPersonalAccountError, 429, "not for personal accounts"), "stop"),
         (_status_error(WandbRateLimitError, 429, "Concurrency limit reached"), "transient"),
         (_status_error(WandbServerError, 503, "overloaded"), "transient"),
         (_status_error(WandbAPIStatusError, 409, "conflict"), "transient"),
@@ -70,13 +72,6 @@ QUOTA = "You exceeded your current quota, please check your plan and billing det
 )
 def test_what_each_failure_means_for_the_run(error: BaseException, outcome: str) -> None:
     assert outcome_of(error) == outcome
-
-
-def test_a_quota_error_type_stops_the_run_whatever_it_says() -> None:
-    class WandbQuotaExceededError(Exception):
-        pass
-
-    assert outcome_of(WandbQuotaExceededError("429")) == "stop"
 
 
 def test_an_error_row_is_typed_and_keeps_the_servers_text_and_body() -> None:
