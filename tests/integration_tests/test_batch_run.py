@@ -15,7 +15,8 @@ from langchain_wandb._sdk_errors import (
     WandbAuthenticationError,
     WandbPaymentRequiredError,
     WandbPermissionDeniedError,
-    WandbRateLimitError,
+    WandbPersonalAccountError,
+    WandbQuotaExceededError,
 )
 from langchain_wandb.batch import BatchSummary, InputError, OutputError, arun, run
 from langchain_wandb.testing import Reply, WandbEmulator
@@ -236,6 +237,10 @@ def test_duplicate_custom_ids_refuse_the_file_before_any_request(
 
 
 QUOTA = "You exceeded your current quota, please check your plan and billing details"
+PERSONAL = (
+    "W&B Inference isn't available for personal accounts. Please switch to a non-personal "
+    "account to access W&B Inference."
+)
 
 
 @pytest.mark.parametrize(
@@ -244,7 +249,8 @@ QUOTA = "You exceeded your current quota, please check your plan and billing det
         (Reply(status=401, error_message="Invalid API key"), WandbAuthenticationError),
         (Reply(status=402, error_message="Out of credits"), WandbPaymentRequiredError),
         (Reply(status=403, error_message="Not in your region"), WandbPermissionDeniedError),
-        (Reply(status=429, error_message=QUOTA), WandbRateLimitError),
+        (Reply(status=429, error_message=QUOTA), WandbQuotaExceededError),
+        (Reply(status=429, error_message=PERSONAL), WandbPersonalAccountError),
     ],
 )
 def test_a_run_stops_cleanly_where_continuing_is_pointless(
