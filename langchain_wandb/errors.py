@@ -19,7 +19,7 @@ catches either keeps working. Messages never contain the API key.
 | `WandbServerError` | 5xx after the retries ran out | `openai.InternalServerError`, `ModelAPIError` |
 | `WandbAPIStatusError` | any other error status | `openai.APIStatusError`, `ModelError` |
 | `WandbConnectionError` | W&B could not be reached | `openai.APIConnectionError`, `ModelConnectionError` |
-| `WandbTimeoutError` | the request ran out of `timeout` before an answer began | `openai.APITimeoutError`, `ModelTimeoutError` |
+| `WandbTimeoutError` | connecting, or waiting for the response's headers, ran past `timeout` (or past `stream_idle_timeout` of silence) | `openai.APITimeoutError`, `ModelTimeoutError` |
 | `WandbStreamError` | base of the errors below: the reply broke after it began (`.partial` keeps what arrived) | `ModelAPIError` |
 | `StreamEndedEarlyError` | the connection closed before the answer finished | `WandbStreamError` |
 | `StreamTimeoutError` | the answer went silent past `stream_idle_timeout`, or the request ran past `timeout` (also while queued with no known concurrency limit to blame) | `WandbStreamError`, `ModelTimeoutError` |
