@@ -8,21 +8,21 @@ catches either keeps working. Messages never contain the API key.
 | --- | --- | --- |
 | `WandbAuthenticationError` | 401: the key or `team/project` was rejected | `openai.AuthenticationError`, `ModelAuthenticationError` |
 | `WandbPaymentRequiredError` | 402: the account is out of inference credits | `openai.APIStatusError`, `ModelPermissionDeniedError` |
-| `WandbPermissionDeniedError` | 403: not available to this account or region | `openai.PermissionDeniedError`, `ModelPermissionDeniedError` |
+| `WandbPermissionDeniedError` | 403: not offered in this region, or not enabled for the organization | `openai.PermissionDeniedError`, `ModelPermissionDeniedError` |
 | `WandbNotFoundError` | 404: unknown or retired model, or endpoint | `openai.NotFoundError`, `ModelNotFoundError` |
 | `WandbBadRequestError` | 400/422: the request was refused as invalid | `openai.BadRequestError`, `ModelInvalidRequestError` |
 | `WandbContextOverflowError` | the prompt (plus `max_tokens`) exceeds the context window | `openai.BadRequestError`, `ContextOverflowError` |
 | `WandbQuotaExceededError` | 429 saying the quota is exceeded (older accounts; newer ones get a 402): add credits or change the plan; never retried | `openai.RateLimitError`, `ModelPermissionDeniedError` |
 | `WandbPersonalAccountError` | 429: W&B Inference is not available to personal accounts: switch to a team account | `openai.RateLimitError`, `ModelPermissionDeniedError` |
-| `WandbRateLimitError` | 429 after the retries ran out (quota, personal account, ...) | `openai.RateLimitError`, `ModelRateLimitError` |
-| `WandbConcurrencyTimeoutError` | the request waited for a concurrency slot until `timeout` | `ModelRateLimitError` |
+| `WandbRateLimitError` | 429 about concurrency (or naming no reason) after `max_retries` ran out; a concurrency 429 is retried this way only with `adaptive_concurrency=False`, else it is queued | `openai.RateLimitError`, `ModelRateLimitError` |
+| `WandbConcurrencyTimeoutError` | `timeout` ran out while the request queued behind a limit W&B showed (a concurrency 429) or you set (`max_concurrency`); otherwise running out of time in the queue is a `StreamTimeoutError` | `ModelRateLimitError` |
 | `WandbServerError` | 5xx after the retries ran out | `openai.InternalServerError`, `ModelAPIError` |
 | `WandbAPIStatusError` | any other error status | `openai.APIStatusError`, `ModelError` |
 | `WandbConnectionError` | W&B could not be reached | `openai.APIConnectionError`, `ModelConnectionError` |
-| `WandbTimeoutError` | the request ran out of `timeout` before an answer began | `openai.APITimeoutError`, `ModelTimeoutError` |
+| `WandbTimeoutError` | connecting, or waiting for the response's headers, ran past `timeout` (or past `stream_idle_timeout` of silence) | `openai.APITimeoutError`, `ModelTimeoutError` |
 | `WandbStreamError` | base of the errors below: the reply broke after it began (`.partial` keeps what arrived) | `ModelAPIError` |
 | `StreamEndedEarlyError` | the connection closed before the answer finished | `WandbStreamError` |
-| `StreamTimeoutError` | the answer went silent past `stream_idle_timeout`, or ran past `timeout` | `WandbStreamError`, `ModelTimeoutError` |
+| `StreamTimeoutError` | the answer went silent past `stream_idle_timeout`, or the request ran past `timeout` (also while queued with no known concurrency limit to blame) | `WandbStreamError`, `ModelTimeoutError` |
 | `MalformedResponseError` | the server sent data that cannot be read | `WandbStreamError` |
 | `NoAnswerError` | the reply ended with neither an answer nor a finish reason | `WandbStreamError` |
 | `EventTooLargeError` | one stream event grew past the size limit | `WandbStreamError` |
