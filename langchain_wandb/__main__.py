@@ -16,11 +16,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
 from langchain_core.exceptions import ModelError
 from pydantic import ValidationError
 
+from langchain_wandb._argparse import OneLineParser, positive_int
 from langchain_wandb._redact import redact
 from langchain_wandb.chat_models import DEFAULT_BASE_URL, DEFAULT_MODEL, ChatWandbInference
 from langchain_wandb.models import WandbModel
@@ -34,26 +35,8 @@ class CliError(Exception):
     """A problem with what the user asked for, reported as one `error:` line."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line, like the CLI's other errors."""
-
-    def error(self, message: str) -> NoReturn:
-        """Print `error: <message>` and exit with status 2, as argparse does."""
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m langchain_wandb",
         description="Stream a chat answer from W&B Inference (or the offline emulator "
         "when WANDB_API_KEY is not set).",
@@ -65,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--system", help="a system message to send first")
     parser.add_argument("--project", help="W&B team/project to attribute usage to")
     parser.add_argument(
-        "--max-tokens", type=_positive_int, help="max tokens to generate (at least 1)"
+        "--max-tokens", type=positive_int, help="max tokens to generate (at least 1)"
     )
     reasoning = parser.add_mutually_exclusive_group()
     reasoning.add_argument(
@@ -123,6 +106,39 @@ def _read_prompt(args: argparse.Namespace, stdin: TextIO) -> str:
     return prompt.strip()
 
 
+class _AnswerPrinter:
+    """Writes an answer's chunks as they arrive: reasoning dimmed, or one JSON line each."""
+
+    def __init__(self, out: TextIO, *, as_json: bool, show_reasoning: bool | None) -> None:
+        self.out = out
+        self.as_json = as_json
+        self.show_reasoning = out.isatty() if show_reasoning is None else show_reasoning
+        self.dim, self.reset = (_DIM, _RESET) if out.isatty() else ("", "")
+        self.in_reasoning = False
+
+    def write(self, chunk: Any) -> None:
+        if self.as_json:
+            self.out.write(json.dumps(_chunk_json(chunk)) + "\n")
+            return
+        reasoning = chunk.additional_kwargs.get("reasoning_content", "")
+        if reasoning and self.show_reasoning:
+            self.out.write(("" if self.in_reasoning else self.dim) + reasoning)
+            self.in_reasoning = True
+        if chunk.text:
+            if self.in_reasoning:
+                self.out.write(self.reset + "\n\n")
+                self.in_reasoning = False
+            self.out.write(chunk.text)
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.in_reasoning:
+            self.out.write(self.reset)
+        if not self.as_json:
+            self.out.write("\n")
+        self.out.flush()
+
+
 def _stream_answer(
     llm: ChatWandbInference, args: argparse.Namespace, prompt: str, out: TextIO, err: TextIO
 ) -> None:
@@ -130,35 +146,16 @@ def _stream_answer(
     messages.append(("human", prompt))
     import openai  # noqa: F401 - imported before the clock starts, so timings show the network
 
-    show_reasoning = out.isatty() if args.show_reasoning is None else args.show_reasoning
-    dim, reset = (_DIM, _RESET) if out.isatty() else ("", "")
+    printer = _AnswerPrinter(out, as_json=args.json, show_reasoning=args.show_reasoning)
     started = time.perf_counter()
     first_token: float | None = None
-    in_reasoning = False
     merged = None
     for chunk in llm.stream(messages):
         merged = chunk if merged is None else merged + chunk
-        reasoning = chunk.additional_kwargs.get("reasoning_content", "")
-        text = chunk.text
-        if first_token is None and (text or reasoning):
+        if first_token is None and (chunk.text or chunk.additional_kwargs.get("reasoning_content")):
             first_token = time.perf_counter() - started
-        if args.json:
-            out.write(json.dumps(_chunk_json(chunk)) + "\n")
-            continue
-        if reasoning and show_reasoning:
-            out.write(("" if in_reasoning else dim) + reasoning)
-            in_reasoning = True
-        if text:
-            if in_reasoning:
-                out.write(reset + "\n\n")
-                in_reasoning = False
-            out.write(text)
-        out.flush()
-    if in_reasoning:
-        out.write(reset)
-    if not args.json:
-        out.write("\n")
-    out.flush()
+        printer.write(chunk)
+    printer.close()
     _report(merged, first_token, time.perf_counter() - started, err)
     _report_concurrency(llm, err)
 

@@ -10,8 +10,9 @@ import argparse
 import asyncio
 import shlex
 import sys
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
+from langchain_wandb._argparse import OneLineParser, positive_int
 from langchain_wandb.batch._runner import DEFAULT_IN_FLIGHT, arun
 from langchain_wandb.batch._summary import BatchSummary
 from langchain_wandb.chat_models import DEFAULT_MODEL, ChatWandbInference
@@ -20,21 +21,6 @@ EXIT_STOPPED = 1
 EXIT_RETRY_LEFT = 3
 EXIT_INTERRUPTED = 130
 PROG = "python -m langchain_wandb batch"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
-    return value
 
 
 def _amount(text: str) -> float:
@@ -49,7 +35,7 @@ def _amount(text: str) -> float:
 
 def parser() -> argparse.ArgumentParser:
     """The `batch` subcommand's options, each documented in `--help`."""
-    batch = _Parser(
+    batch = OneLineParser(
         prog=PROG,
         description="Run every request of a batch file on W&B Inference (or the offline "
         "emulator when WANDB_API_KEY is not set), writing one result line per request. "
@@ -78,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("--project", help="W&B team/project to attribute usage to")
     batch.add_argument(
-        "--max-tokens", type=_positive_int, help="max tokens per answer, unless a row sets it"
+        "--max-tokens", type=positive_int, help="max tokens per answer, unless a row sets it"
     )
     batch.add_argument(
         "--temperature", type=float, help="sampling temperature, unless a row sets it"
@@ -94,12 +80,12 @@ def parser() -> argparse.ArgumentParser:
     )
     batch.add_argument(
         "--max-concurrency",
-        type=_positive_int,
+        type=positive_int,
         help="requests in flight at most (default: learned from W&B's concurrency limit)",
     )
     batch.add_argument(
         "--in-flight",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_IN_FLIGHT,
         help="rows handed to the model at once; bounds memory (default: %(default)s)",
     )
