@@ -21,29 +21,19 @@ import asyncio
 import functools
 import itertools
 import statistics
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 
+from benchmarks._measure import Outcome, measure
 from langchain_wandb import ChatWandbInference
 from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
 
 MODEL = "openai/gpt-oss-120b"
 _runs = itertools.count(1)
-
-
-@dataclass
-class Outcome:
-    """What one workload run cost."""
-
-    lost: int
-    refused: int
-    wall: float
 
 
 OURS = "ChatWandbInference"
@@ -110,14 +100,6 @@ def agent(llm: BaseChatModel, n: int, emu: WandbEmulator) -> int:
     graph = create_agent(llm, tools=[ask])
     graph.invoke({"messages": [("user", "research")]}, {"max_concurrency": 32})  # type: ignore[call-overload]
     return lost
-
-
-def measure(work: Callable[[], int], emu: WandbEmulator) -> Outcome:
-    """Run `work` with the emulator's counts reset; returns what it cost."""
-    emu.reset()
-    start = time.perf_counter()
-    lost = work()
-    return Outcome(lost, emu.refused_requests, time.perf_counter() - start)
 
 
 def _spread(values: list[float]) -> str:

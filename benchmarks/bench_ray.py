@@ -24,12 +24,12 @@ import os
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ray
 
+from benchmarks._measure import Outcome, measure
 from langchain_wandb import ChatWandbInference
 from langchain_wandb._governor import IN_PROCESS, Target
 from langchain_wandb.ray import RayGovernorBackend
@@ -38,15 +38,6 @@ from langchain_wandb.testing import WandbEmulator
 MODEL = "openai/gpt-oss-120b"
 WORKERS = 4
 _runs = itertools.count(1)
-
-
-@dataclass
-class Outcome:
-    """What one contender's run cost."""
-
-    lost: int
-    refused: int
-    wall: float
 
 
 class Worker:
@@ -79,26 +70,26 @@ def on_workers(
     emu: WandbEmulator, workers: list[Any], llms: list[ChatWandbInference], n: int
 ) -> Outcome:
     """Run n prompts split over the workers (worker i uses llms[i])."""
-    emu.reset()
     share = n // len(workers)
-    start = time.perf_counter()
-    lost = ray.get(
-        [
-            w.run.remote(llm, [f"p{i}" for i in range(share)])
-            for w, llm in zip(workers, llms, strict=True)
-        ]
-    )
-    return Outcome(sum(lost), emu.refused_requests, time.perf_counter() - start)
+
+    def run() -> int:
+        prompts = [f"p{i}" for i in range(share)]
+        return sum(
+            ray.get([w.run.remote(llm, prompts) for w, llm in zip(workers, llms, strict=True)])
+        )
+
+    return measure(run, emu)
 
 
 def in_one_process(emu: WandbEmulator, llm: ChatWandbInference, n: int) -> Outcome:
     """Run n prompts from this process."""
     llm.invoke("warm up")
-    emu.reset()
-    start = time.perf_counter()
-    results = asyncio.run(llm.abatch([f"p{i}" for i in range(n)], return_exceptions=True))
-    lost = sum(isinstance(r, BaseException) for r in results)
-    return Outcome(lost, emu.refused_requests, time.perf_counter() - start)
+
+    def run() -> int:
+        results = asyncio.run(llm.abatch([f"p{i}" for i in range(n)], return_exceptions=True))
+        return sum(isinstance(r, BaseException) for r in results)
+
+    return measure(run, emu)
 
 
 def table(title: str, n: int, ideal: float, runs: dict[str, Outcome], oracle: str) -> None:

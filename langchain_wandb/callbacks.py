@@ -9,7 +9,7 @@ read from each answer's `usage_metadata` and `response_metadata["cost"]`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -58,7 +58,12 @@ class ModelUsage:
         """
         return None if self.unpriced_requests else self.priced_cost
 
-    def _add(self, usage: dict[str, Any] | None, cost: dict[str, Any] | None) -> None:
+    def add(self, usage: Mapping[str, Any] | None, cost: Any) -> None:
+        """Count one finished call from its `usage_metadata` and `response_metadata["cost"]`.
+
+        An answer from LangChain's cache (`usage["total_cost"] == 0`) is a cache hit, not
+        a request. A call is unpriced unless `cost` is a dict with a numeric `"total"`.
+        """
         if usage and usage.get("total_cost") == 0:
             self.cache_hits += 1
             return
@@ -68,10 +73,11 @@ class ModelUsage:
             self.output_tokens += usage.get("output_tokens", 0)
             self.reasoning_tokens += usage.get("output_token_details", {}).get("reasoning", 0)
             self.cached_tokens += usage.get("input_token_details", {}).get("cache_read", 0)
-        if cost is None:
-            self.unpriced_requests += 1
+        total = cost.get("total") if isinstance(cost, dict) else None
+        if isinstance(total, (int, float)) and not isinstance(total, bool):
+            self.priced_cost = round(self.priced_cost + total, 12)
         else:
-            self.priced_cost = round(self.priced_cost + cost["total"], 12)
+            self.unpriced_requests += 1
 
 
 class WandbCallbackHandler(BaseCallbackHandler):
@@ -187,8 +193,8 @@ class WandbCallbackHandler(BaseCallbackHandler):
 
     def _record(self, model: str, usage: Any, cost: dict[str, Any] | None) -> None:
         with self._lock:
-            self.total._add(usage, cost)
-            self.by_model.setdefault(model, ModelUsage())._add(usage, cost)
+            self.total.add(usage, cost)
+            self.by_model.setdefault(model, ModelUsage()).add(usage, cost)
         if self._parent is not None:
             self._parent._record(model, usage, cost)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from langchain_core.messages import AIMessage
+
+from langchain_wandb.callbacks import ModelUsage
 
 _LISTED_LINES = 10
 
@@ -31,18 +32,9 @@ class BatchSummary:
     """Input lines that cannot be a request (reported in the output with their line)."""
     bad_lines: list[int] = field(default_factory=list)
     """Line numbers of the first invalid input lines."""
-    input_tokens: int = 0
-    """Prompt tokens of the rows answered in this run."""
-    output_tokens: int = 0
-    """Completion tokens (reasoning included) of the rows answered in this run."""
-    reasoning_tokens: int = 0
-    """Reasoning tokens, where the server reported them."""
-    cached_tokens: int = 0
-    """Prompt tokens served from the cache, where the server reported them."""
-    cost: float = 0.0
-    """USD of the answered rows whose price is known (see `unpriced`)."""
-    unpriced: int = 0
-    """Answered rows without a known price: then `cost` is a lower bound."""
+    usage: ModelUsage = field(default_factory=ModelUsage)
+    """Requests, tokens by kind and USD of the rows answered in this run, counted as
+    `get_wandb_callback` counts calls (answers from LangChain's cache are not billed)."""
     wall_time: float = 0.0
     """Seconds the run took."""
     stop_reason: str | None = None
@@ -68,21 +60,40 @@ class BatchSummary:
         """Whether every answered row had a price."""
         return self.unpriced == 0
 
+    @property
+    def input_tokens(self) -> int:
+        """Prompt tokens of the rows answered in this run."""
+        return self.usage.input_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        """Completion tokens (reasoning included) of the rows answered in this run."""
+        return self.usage.output_tokens
+
+    @property
+    def reasoning_tokens(self) -> int:
+        """Reasoning tokens, where the server reported them."""
+        return self.usage.reasoning_tokens
+
+    @property
+    def cached_tokens(self) -> int:
+        """Prompt tokens served from the cache, where the server reported them."""
+        return self.usage.cached_tokens
+
+    @property
+    def cost(self) -> float:
+        """USD of the answered rows whose price is known (see `unpriced`)."""
+        return self.usage.priced_cost
+
+    @property
+    def unpriced(self) -> int:
+        """Answered rows without a known price: then `cost` is a lower bound."""
+        return self.usage.unpriced_requests
+
     def add_answer(self, message: AIMessage) -> None:
         """Count an answered row's tokens and cost."""
         self.answered += 1
-        usage = message.usage_metadata
-        if usage is not None:
-            self.input_tokens += usage["input_tokens"]
-            self.output_tokens += usage["output_tokens"]
-            self.reasoning_tokens += usage.get("output_token_details", {}).get("reasoning") or 0
-            self.cached_tokens += usage.get("input_token_details", {}).get("cache_read") or 0
-        cost: Any = message.response_metadata.get("cost")
-        total = cost.get("total") if isinstance(cost, dict) else None
-        if isinstance(total, (int, float)) and not isinstance(total, bool):
-            self.cost += float(total)
-        else:
-            self.unpriced += 1
+        self.usage.add(message.usage_metadata, message.response_metadata.get("cost"))
 
     def add_bad_line(self, line: int) -> None:
         """Count an invalid input line."""
@@ -114,6 +125,8 @@ class BatchSummary:
             f"tokens: {self.input_tokens} in ({self.cached_tokens} cached), "
             f"{self.output_tokens} out ({self.reasoning_tokens} reasoning)"
         )
+        if self.usage.cache_hits:
+            lines.append(f"{self.usage.cache_hits} answers from LangChain's cache (not billed)")
         lines.append(f"cost of this run: {self.cost_text()}; wall time {self.wall_time:.1f} s")
         if self.stop_reason:
             lines.append(f"stopped: {self.stop_reason}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.caches import InMemoryCache
 from langchain_core.outputs import ChatResult
 
 from langchain_wandb import ChatWandbInference
@@ -299,6 +300,25 @@ def test_the_spending_cap_stops_starting_rows(emulator: WandbEmulator, tmp_path:
     assert len(read_output(output)) == summary.answered
     body = next(iter(read_output(output).values()))["response"]["body"]
     assert body["cost"]["total"] == 0.01
+
+
+def test_answers_from_langchain_cache_cost_nothing_and_never_reach_the_cap(
+    emulator: WandbEmulator, tmp_path: Path
+) -> None:
+    # The summary counts like get_wandb_callback: a cached answer carries the first
+    # call's cost in its metadata, but W&B did not bill it again.
+    source = write_lines(tmp_path / "in.jsonl", prompts(4))
+    llm = emulator.chat_model(max_retries=0, cache=InMemoryCache())
+    first = run(llm, source, tmp_path / "first.jsonl", max_in_flight=1)
+    assert first.cost_known
+    assert first.cost > 0
+    assert first.input_tokens > 0
+    again = run(llm, source, tmp_path / "again.jsonl", max_cost=first.cost / 2)
+    assert again.answered == 4
+    assert again.stop_reason is None
+    assert again.cost_text() == "$0.000000"
+    assert (again.input_tokens, again.output_tokens) == (0, 0)
+    assert "4 answers from LangChain's cache (not billed)" in again.text()
 
 
 def test_a_cap_cannot_hold_when_prices_are_unknown(emulator: WandbEmulator, tmp_path: Path) -> None:

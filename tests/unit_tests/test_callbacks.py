@@ -82,3 +82,13 @@ def test_answers_from_langchains_cache_cost_nothing() -> None:
     assert (handler.requests, handler.cache_hits, handler.total_tokens) == (1, 1, 30)
     assert handler.total_cost == 0.003
     assert repr(handler).endswith("Total Cost (USD): $0.003000")
+
+
+def test_a_cost_that_is_not_a_price_counts_as_unpriced() -> None:
+    # Another chat model in the block may put its own shape under "cost": never a crash,
+    # never a made-up number.
+    handler = WandbCallbackHandler()
+    handler.on_llm_end(result("other/model", USAGE, {"usd": 0.01}))
+    handler.on_llm_end(result("other/model", USAGE, {"total": True}))
+    assert (handler.requests, handler.unpriced_requests, handler.priced_cost) == (2, 2, 0.0)
+    assert handler.total_cost is None
