@@ -4,15 +4,20 @@ The blocks of one file run in order in one namespace (a reader pastes them one a
 other) inside `langchain_wandb.testing.emulated()`, so `ChatWandbInference(...)` talks to
 the emulator. A `test_*` function a block defines is called too, with a `wandb_emulator`
 configured by its marker, as pytest would. A block that cannot run offline is preceded
-by `<!-- not-run: why -->` (README) or `{/* not-run: why */}` (MDX): keep those rare.
+by `<!-- not-run: why -->` (README) or `{/* not-run: why */}` (MDX): keep those rare. A
+block that needs an optional extra is preceded by `<!-- needs: MODULE -->`: it runs where
+MODULE is installed (the Ray stage of CI runs this test with the `ray` extra, and there a
+missing MODULE fails), and is skipped elsewhere.
 The files are read at test time, so the final text is what is tested.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import inspect
 import io
+import os
 import re
 import textwrap
 from dataclasses import dataclass
@@ -27,6 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.mdx"))]
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>\w*)[^\n]*$")
 _NOT_RUN = re.compile(r"^\s*(?:<!--|\{/\*)\s*not-run:\s*(?P<why>.*?)\s*(?:-->|\*/\})\s*$")
+_NEEDS = re.compile(r"^\s*(?:<!--|\{/\*)\s*needs:\s*(?P<module>[\w.]+)\s*(?:-->|\*/\})\s*$")
+# Set by .ci/ray, where the `ray` extra is installed: there every block must run.
+_EXTRAS_INSTALLED = os.environ.get("LANGCHAIN_WANDB_RAY_TESTS") == "1"
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,7 @@ class Block:
     line: int
     code: str
     not_run: str | None
+    needs: str | None = None
 
 
 def python_blocks(text: str) -> list[Block]:
@@ -54,8 +63,16 @@ def python_blocks(text: str) -> list[Block]:
         if opening["lang"] == "python":
             previous = next((ln for ln in reversed(lines[:index]) if ln.strip()), "")
             marker = _NOT_RUN.match(previous)
+            needs = _NEEDS.match(previous)
             code = textwrap.dedent("\n".join(lines[index + 1 : end]))
-            blocks.append(Block(index + 2, code, marker["why"] if marker else None))
+            blocks.append(
+                Block(
+                    index + 2,
+                    code,
+                    marker["why"] if marker else None,
+                    needs["module"] if needs else None,
+                )
+            )
         index = end + 1
     return blocks
 
@@ -89,6 +106,9 @@ def test_every_python_block_runs_offline(path: Path, monkeypatch: pytest.MonkeyP
                 assert block.not_run, f"{path.name}:{block.line}: say why it is not run"
                 continue
             where = f"{path.relative_to(ROOT)}:{block.line}"
+            if block.needs and importlib.util.find_spec(block.needs) is None:
+                assert not _EXTRAS_INSTALLED, f"{where} needs {block.needs}, not installed"
+                continue
             exec(compile(block.code, where, "exec"), namespace)
             _run_test_functions(namespace, seen)
 
