@@ -26,7 +26,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.utils.json import parse_partial_json
 
 from langchain_wandb._errors import MalformedResponseError, WandbStreamError, excerpt
-from langchain_wandb._json import loads_lenient
+from langchain_wandb._json import JsonTooDeepError, loads_lenient
 
 PROVIDER = "wandb"
 
@@ -205,6 +205,8 @@ def is_cut_off_object(text: str) -> bool:
     """
     try:
         loads_lenient(text)
+    except JsonTooDeepError:
+        return False  # not cut off: too deep to read whole, and so to repair
     except ValueError:
         return _repairs_to_object(text)
     return False

@@ -24,12 +24,45 @@ UTF-8 bytes directly (the fast path); only invalid bytes pay for a decode. Raise
 _TOO_DEEP = "JSON nested too deep to read"
 
 
-def _stdlib_loads(text: str | bytes, *, strict: bool = True) -> Any:
-    # `json` recurses once per nesting level: deep JSON would raise RecursionError.
+class JsonTooDeepError(ValueError):
+    """JSON text nested deeper than `MAX_DEPTH`: whole, perhaps, but not read."""
+
+
+MAX_DEPTH = 1024
+"""Deepest nesting read (orjson's own limit): deeper JSON raises `ValueError` with either
+decoder and on every Python (3.11's `json` recursed into a RecursionError near 1,000
+levels, 3.13's reads far deeper)."""
+
+
+def _stdlib_loads(
+    text: str | bytes, *, strict: bool = True, max_depth: int | None = MAX_DEPTH
+) -> Any:
     try:
-        return json.loads(text, strict=strict)
+        value = json.loads(text, strict=strict)
     except RecursionError:
-        raise ValueError(_TOO_DEEP) from None
+        raise JsonTooDeepError(_TOO_DEEP) from None
+    # Only text with more brackets than the limit can be too deep: a C-speed count first.
+    if isinstance(text, str):
+        brackets = text.count("{") + text.count("[")
+    else:
+        brackets = text.count(b"{") + text.count(b"[")
+    if max_depth is not None and brackets > max_depth and _deeper_than(value, max_depth):
+        raise JsonTooDeepError(_TOO_DEEP)
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether `value`'s dicts and lists nest more than `limit` levels (no recursion)."""
+    if not isinstance(value, dict | list):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 try:
@@ -52,8 +85,12 @@ except ImportError:  # exercised by tests that hide orjson
 def loads_lenient(text: str) -> Any:
     """Parse JSON as LangChain's tool-call parsers do (control characters allowed in strings).
 
+    As deep as langchain-core's own parser reads (the `json` module's limit, which depends
+    on the Python), so that tool-call arguments read the same whether we or core merge them.
+
     Raises:
-        ValueError: If the text is not JSON, or is nested too deep to read.
+        ValueError: If the text is not JSON, or is nested too deep to read
+            (`JsonTooDeepError`).
 
     """
-    return _stdlib_loads(text, strict=False)
+    return _stdlib_loads(text, strict=False, max_depth=None)
