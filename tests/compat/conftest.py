@@ -58,14 +58,19 @@ class Vllm:
         return f"{self.root_url}/v1"
 
     def chat_model(self, **kwargs: Any) -> ChatWandbInference:
-        """Our model pointed at the server (kwargs override the defaults)."""
+        """Our model pointed at the server (kwargs override the defaults).
+
+        `max_completion_tokens` (ChatOpenAI's name) replaces the default `max_tokens`:
+        the model refuses both at once.
+        """
         params: dict[str, Any] = {
             "model": self.model,
             "base_url": self.base_url,
             "api_key": "x",
             "max_retries": 0,
-            "max_tokens": 24,
         }
+        if "max_completion_tokens" not in kwargs:
+            params["max_tokens"] = 24
         params.update(kwargs)
         return ChatWandbInference(**params)
 
