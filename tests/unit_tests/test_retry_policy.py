@@ -209,6 +209,12 @@ def test_the_policy_is_the_sdks(status: int, headers: dict[str, str]) -> None:
     error = status_error(status, headers)
     response = error.response  # type: ignore[attr-defined]
     sdk_retries = client._should_retry(response)
+    if headers == {"retry-after": "1e400"} and client._parse_retry_after_header(
+        response.headers
+    ) == float("inf"):
+        # openai 3.0 (the lowest we declare) reads "1e400" as an endless wait, as "inf";
+        # newer SDKs (and we) read it as a wait over the limit: no retry.
+        pytest.skip("this SDK reads 1e400 as inf; we follow newer SDKs")
     delay = retry_delay(error, 0, 2, time_left=10_000.0)
     assert (delay is not None) is sdk_retries
     if delay is not None:
