@@ -15,32 +15,8 @@ import pytest
 from pydantic import SecretStr
 
 from langchain_wandb import ChatWandbInference, MalformedResponseError
+from tests.deep_json import DEEP, DEPTH, READABLE, nesting
 from tests.integration_tests.raw_server import SSE_HEAD, http_response, raw_server
-
-DEPTH = 5000
-DEEP = '{"a": ' * DEPTH + "1" + "}" * DEPTH
-
-
-def _python_reads(text: str) -> bool:
-    """Whether this Python's `json` reads `text` (3.11 stops near 1,000 levels; 3.13 not)."""
-    try:
-        json.loads(text)
-    except RecursionError:
-        return False
-    return True
-
-
-READABLE = _python_reads(DEEP)
-"""Tool-call arguments are read as deep as langchain-core's parser reads them, which is
-this Python's `json`: where it reads DEEP the call is valid, else invalid with the text."""
-
-
-def _nesting(args: object) -> tuple[int, object]:
-    """How many `{"a": ...}` levels `args` has, and what is at the bottom (no recursion)."""
-    depth = 0
-    while isinstance(args, dict):
-        args, depth = args["a"], depth + 1
-    return depth, args
 
 
 def _call(arguments: str) -> dict[str, Any]:
@@ -80,7 +56,7 @@ def test_deep_tool_arguments_are_an_invalid_call(streaming: bool, api: str) -> N
         message = llm.invoke("hi") if api == "invoke" else asyncio.run(llm.ainvoke("hi"))
     if READABLE:
         assert message.invalid_tool_calls == []
-        assert [_nesting(c["args"]) for c in message.tool_calls] == [(DEPTH, 1)]
+        assert [nesting(c["args"]) for c in message.tool_calls] == [(DEPTH, 1)]
         return
     assert message.tool_calls == []
     assert [(c["name"], c["args"]) for c in message.invalid_tool_calls] == [("f", DEEP)]

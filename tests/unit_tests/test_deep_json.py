@@ -15,30 +15,7 @@ from types import ModuleType
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-DEPTH = 5000
-DEEP = '{"a": ' * DEPTH + "1" + "}" * DEPTH
-
-
-def _python_reads(text: str) -> bool:
-    """Whether this Python's `json` reads `text` (3.11 stops near 1,000 levels; 3.13 not)."""
-    try:
-        json.loads(text)
-    except RecursionError:
-        return False
-    return True
-
-
-READABLE = _python_reads(DEEP)
-"""Tool-call arguments are read as deep as langchain-core's parser reads them, which is
-this Python's `json`: where it reads DEEP the call is valid, else invalid with the text."""
-
-
-def _nesting(args: object) -> tuple[int, object]:
-    """How many `{"a": ...}` levels `args` has, and what is at the bottom (no recursion)."""
-    depth = 0
-    while isinstance(args, dict):
-        args, depth = args["a"], depth + 1
-    return depth, args
+from tests.deep_json import DEEP, DEPTH, READABLE, nesting
 
 
 @pytest.fixture(params=["orjson", "json"])
@@ -73,7 +50,7 @@ def test_the_decoders_raise_value_error() -> None:
     with pytest.raises(ValueError, match=r"deep|depth|recursion"):
         loads_utf8(DEEP.encode())
     if READABLE:
-        assert _nesting(loads_lenient(DEEP)) == (DEPTH, 1)
+        assert nesting(loads_lenient(DEEP)) == (DEPTH, 1)
     else:
         with pytest.raises(ValueError, match=r"deep|depth"):
             loads_lenient(DEEP)
@@ -89,7 +66,7 @@ def test_deep_arguments_of_a_whole_response_are_an_invalid_call() -> None:
     assert isinstance(message, AIMessage)
     if READABLE:
         assert message.invalid_tool_calls == []
-        assert [_nesting(c["args"]) for c in message.tool_calls] == [(DEPTH, 1)]
+        assert [nesting(c["args"]) for c in message.tool_calls] == [(DEPTH, 1)]
         return
     assert message.tool_calls == []
     assert [(c["name"], c["args"]) for c in message.invalid_tool_calls] == [("f", DEEP)]
@@ -116,7 +93,7 @@ def test_deep_streamed_arguments_are_an_invalid_call(text: str) -> None:
     merged = merge_strictly([m for m in messages if isinstance(m, AIMessageChunk)])
     if READABLE and text == DEEP:
         assert merged.invalid_tool_calls == []
-        assert [_nesting(c["args"]) for c in merged.tool_calls] == [(DEPTH, 1)]
+        assert [nesting(c["args"]) for c in merged.tool_calls] == [(DEPTH, 1)]
         return
     assert merged.tool_calls == []
     assert [c["args"] for c in merged.invalid_tool_calls] == [text]
