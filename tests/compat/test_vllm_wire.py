@@ -220,7 +220,10 @@ def test_logprobs_shapes_streamed_and_not(vllm: Vllm) -> None:
     streamed = events(vllm, {**body, **STREAM, **NO_THINK})
     per_token = [chunk["choices"][0]["logprobs"] for chunk in streamed if chunk["choices"]]
     assert per_token[0] is None  # the role chunk
-    assert [len(lp["content"]) for lp in per_token[1:]] == [1, 1]
+    # One entry per token, carried by the chunk that carries the token: under CPU load vLLM
+    # merges the deltas of a lagging stream, so the two tokens may come in one chunk.
+    assert sum(len(lp["content"]) for lp in per_token[1:]) == 2
+    assert all(lp["content"] for lp in per_token[1:])
 
 
 # -- tool calls ---------------------------------------------------------------------------
