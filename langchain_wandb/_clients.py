@@ -20,6 +20,7 @@ async, no finalizer that would schedule `aclose()` on whichever loop runs at col
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import os
@@ -105,6 +106,21 @@ def _forget_all() -> None:
 os.register_at_fork(after_in_child=_forget_all)
 
 
+@atexit.register
+def _close_sync_clients() -> None:
+    """Close the sync clients' connections while the interpreter can still run that code.
+
+    Left to the garbage collector at shutdown, closing fails (httpcore2's logging is torn
+    down by then) and each pooled socket is reported "unclosed" (a ResourceWarning).
+    """
+    with _lock:
+        clients = list(_sync_clients.values())
+        _sync_clients.clear()
+    for client in clients:
+        with contextlib.suppress(Exception):
+            client.close()
+
+
 def _check_pid() -> None:
     # register_at_fork covers os.fork(); this covers forks it does not see.
     if os.getpid() != _pid:
@@ -164,12 +180,15 @@ def _http_client(cls: type[ClientT], config: ClientConfig) -> Any:
     """
     import openai
 
-    from langchain_wandb._deadline import aread_error_body, read_error_body
+    from langchain_wandb._deadline import aread_error_body, deadline_transport, read_error_body
 
     if config.http_client is not None:
         return config.http_client
     if cls is openai.OpenAI:
-        return _closed_when_collected()(event_hooks={"response": [read_error_body]})
+        return _closed_when_collected()(
+            transport=deadline_transport(openai.DEFAULT_CONNECTION_LIMITS),
+            event_hooks={"response": [read_error_body]},
+        )
     # No finalizer here: the SDK's own async one schedules `aclose()` on whatever loop runs
     # when it is collected, which fails loudly for a client of a loop closed since
     # ("Task exception was never retrieved"). Loops close their clients (`_LoopClients`).

@@ -1,6 +1,7 @@
 """Bound reads the SSE decoder does not see: the sync deadline cutoff, and error bodies.
 
-Error bodies: see `read_error_body`.
+Error bodies: see `read_error_body`. Sync reads before a response exists (the status
+line and headers): see `deadline_transport`.
 
 Cutting a sync response off at its request's deadline, and never a later request's:
 
@@ -21,12 +22,14 @@ import heapq
 import itertools
 import os
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
+import httpcore2
 import httpx2
 
 
@@ -157,6 +160,102 @@ def watch(response: httpx2.Response, deadline: float) -> Cutoff:
     return cutoff
 
 
+request_deadline: ContextVar[float | None] = ContextVar(
+    "langchain_wandb_request_deadline", default=None
+)
+"""The running request's deadline (`time.monotonic()`), set by the transport around each
+attempt; the reads and response hooks below run in the request's own thread or task and read it."""
+
+
+# -- reads before the response exists (sync) ------------------------------------------
+class _DeadlineStream(httpcore2.NetworkStream):
+    """A connection whose reads and writes end by the running request's deadline.
+
+    httpcore2 gives each read the read timeout afresh, so a server trickling header lines
+    would hold a request forever; here each read gets at most the time the request has
+    left (`request_deadline`, set in the request's own thread; None: no cap).
+    """
+
+    def __init__(self, inner: httpcore2.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _capped(timeout, httpcore2.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _capped(timeout, httpcore2.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore2.NetworkStream:
+        timeout = _capped(timeout, httpcore2.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+def _capped(timeout: float | None, late: type[Exception]) -> float | None:
+    """`timeout`, cut to what the running request has left; `late` once nothing is."""
+    deadline = request_deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise late("the request's timeout ran out")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineBackend(httpcore2.NetworkBackend):
+    """httpcore2's sync backend, handing out `_DeadlineStream`s."""
+
+    def __init__(self, inner: httpcore2.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.NetworkStream:
+        timeout = _capped(timeout, httpcore2.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.NetworkStream:
+        timeout = _capped(timeout, httpcore2.ConnectTimeout)
+        return _DeadlineStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def deadline_transport(limits: httpx2.Limits) -> httpx2.HTTPTransport:
+    """httpx2's default transport, its connections bounded by the request's deadline.
+
+    httpx2's `HTTPTransport` takes no network backend, so the one of its httpcore2 pool
+    is wrapped in place (pinned by a unit test: a changed httpx2 fails it, not users).
+    """
+    transport = httpx2.HTTPTransport(limits=limits)
+    pool = getattr(transport, "_pool", None)
+    if isinstance(pool, httpcore2.ConnectionPool):
+        pool._network_backend = _DeadlineBackend(pool._network_backend)
+    return transport
+
+
 # -- error bodies -----------------------------------------------------------------------
 ERROR_BODY_LIMIT = 4 * 2**20
 """The most of an error body kept, in decoded bytes (a gzip bomb stops here)."""
@@ -164,12 +263,6 @@ CUT = "langchain_wandb.error_body_cut"
 """`response.extensions` key: why an error body was cut short (absent: read whole)."""
 _WIRE_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 _MARGIN = 0.05
-
-request_deadline: ContextVar[float | None] = ContextVar(
-    "langchain_wandb_request_deadline", default=None
-)
-"""The running request's deadline (`time.monotonic()`), set by the transport around each
-attempt; the response hooks below run in the request's own thread or task and read it."""
 
 
 def _decoding_view(response: httpx2.Response) -> httpx2.Response:
