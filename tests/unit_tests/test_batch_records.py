@@ -169,6 +169,12 @@ def test_an_answer_is_a_chat_completion_with_usage_details_and_cost() -> None:
         "prompt_tokens_details": {"cached_tokens": 4},
         "completion_tokens_details": {"reasoning_tokens": 3},
     }
+    # The row's bytes, not just its value: fields in OpenAI's order, compact separators.
+    assert (
+        b'"usage":{"prompt_tokens":10,"completion_tokens":7,"total_tokens":17,'
+        b'"prompt_tokens_details":{"cached_tokens":4},'
+        b'"completion_tokens_details":{"reasoning_tokens":3}},'
+    ) in dumps(success_record("r1", _answer(cost=cost)))
     assert body["cost"] == cost
 
 
