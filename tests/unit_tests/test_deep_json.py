@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-from tests.deep_json import DEEP, DEPTH, READABLE, nesting
+from tests.deep_json import DEEP, DEPTH, READABLE, assert_deep_call, nesting
 
 
 @pytest.fixture(params=["orjson", "json"])
@@ -64,12 +64,7 @@ def test_deep_arguments_of_a_whole_response_are_an_invalid_call() -> None:
     data = {"id": "r1", "choices": [{"index": 0, "message": {"tool_calls": [call]}}]}
     message = response_to_result(data).generations[0].message
     assert isinstance(message, AIMessage)
-    if READABLE:
-        assert message.invalid_tool_calls == []
-        assert [nesting(c["args"]) for c in message.tool_calls] == [(DEPTH, 1)]
-        return
-    assert message.tool_calls == []
-    assert [(c["name"], c["args"]) for c in message.invalid_tool_calls] == [("f", DEEP)]
+    assert_deep_call(message)
 
 
 @pytest.mark.usefixtures("decoders")
@@ -90,13 +85,7 @@ def test_deep_streamed_arguments_are_an_invalid_call(text: str) -> None:
     assert last is not None
     assert isinstance(is_cut_off_object(text), bool)
     messages = [first.message, last.message]
-    merged = merge_strictly([m for m in messages if isinstance(m, AIMessageChunk)])
-    if READABLE and text == DEEP:
-        assert merged.invalid_tool_calls == []
-        assert [nesting(c["args"]) for c in merged.tool_calls] == [(DEPTH, 1)]
-        return
-    assert merged.tool_calls == []
-    assert [c["args"] for c in merged.invalid_tool_calls] == [text]
+    assert_deep_call(merge_strictly([m for m in messages if isinstance(m, AIMessageChunk)]), text)
 
 
 @pytest.mark.usefixtures("decoders")
