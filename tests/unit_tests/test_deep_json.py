@@ -56,6 +56,42 @@ def test_the_decoders_raise_value_error() -> None:
             loads_lenient(DEEP)
 
 
+@pytest.fixture
+def readable_deep() -> Iterator[None]:
+    """Let this Python's `json` read past MAX_DEPTH (3.11 stops near 1,000 levels)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 5000))
+    yield
+    sys.setrecursionlimit(limit)
+
+
+@pytest.mark.usefixtures("decoders", "readable_deep")
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["str", "bytes"])
+def test_both_decoders_read_up_to_max_depth_and_refuse_one_more(as_bytes: bool) -> None:
+    from langchain_wandb._json import MAX_DEPTH, json_loads
+
+    def nested(depth: int) -> str | bytes:
+        text = "[" * depth + "]" * depth
+        return text.encode() if as_bytes else text
+
+    value = json_loads(nested(MAX_DEPTH))
+    for _ in range(MAX_DEPTH - 1):
+        assert value
+        (value,) = value
+    assert value == []
+    with pytest.raises(ValueError, match=r"deep|depth"):
+        json_loads(nested(MAX_DEPTH + 1))
+
+
+@pytest.mark.usefixtures("decoders")
+def test_many_brackets_side_by_side_are_not_too_deep() -> None:
+    from langchain_wandb._json import MAX_DEPTH, json_loads
+
+    wide = [{"a": [1]} for _ in range(MAX_DEPTH)]
+    assert json_loads(json.dumps(wide)) == wide
+    assert json_loads(json.dumps(wide).encode()) == wide
+
+
 @pytest.mark.usefixtures("decoders")
 def test_deep_arguments_of_a_whole_response_are_an_invalid_call() -> None:
     from langchain_wandb._chunks import response_to_result
