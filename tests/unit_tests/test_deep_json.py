@@ -25,20 +25,26 @@ def decoders(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
     if request.param == "json":
         monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson fails
-    _rebind(importlib.reload(json_module))
+    _reload(json_module)
     yield
     monkeypatch.undo()
-    _rebind(importlib.reload(json_module))
+    _reload(json_module)
 
 
-def _rebind(json_module: ModuleType) -> None:
-    """Point the modules that imported `_json`'s functions at the reloaded ones."""
-    for name in ("langchain_wandb._chunks", "langchain_wandb._sse", "langchain_wandb._tools"):
-        module = importlib.import_module(name)
-        for attr in ("json_loads", "loads_utf8", "loads_lenient"):
-            if hasattr(module, attr):
-                monkey = getattr(json_module, attr)
-                setattr(module, attr, monkey)
+def _reload(json_module: ModuleType) -> None:
+    """Reload `_json` and point every module that imported its names at the new ones."""
+    old = {name: getattr(json_module, name) for name in _EXPORTS}
+    importlib.reload(json_module)
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("langchain_wandb.") or module is json_module:
+            continue
+        for attr, value in list(vars(module).items()):
+            for export, before in old.items():
+                if value is before:
+                    setattr(module, attr, getattr(json_module, export))
+
+
+_EXPORTS = ("json_loads", "loads_utf8", "loads_lenient", "JsonTooDeepError")
 
 
 @pytest.mark.usefixtures("decoders")
@@ -119,7 +125,8 @@ def test_deep_streamed_arguments_are_an_invalid_call(text: str) -> None:
     last = chunk_to_generation({"choices": [{"delta": {}, "finish_reason": "tool_calls"}]}, state)
     assert first is not None
     assert last is not None
-    assert isinstance(is_cut_off_object(text), bool)
+    if text == DEEP or not READABLE:  # whole JSON, or too deep to read and so to repair
+        assert is_cut_off_object(text) is False
     messages = [first.message, last.message]
     assert_deep_call(merge_strictly([m for m in messages if isinstance(m, AIMessageChunk)]), text)
 
