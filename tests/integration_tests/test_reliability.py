@@ -279,6 +279,19 @@ def test_malformed_non_streaming_body_raises() -> None:
             llm.invoke("hi")
 
 
+@pytest.mark.parametrize("body", [b"[]", b'"ok"', b"null"])
+def test_a_non_streaming_body_of_json_that_is_no_object_raises(body: bytes) -> None:
+    def not_an_object(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(http_response(200, body))
+
+    with raw_server(not_an_object) as server:
+        llm = ChatWandbInference(base_url=server.base_url, api_key=SecretStr("k"), streaming=False)
+        with pytest.raises(
+            WandbStreamError, match=re.escape(f"not a JSON object: {body.decode()!r}")
+        ):
+            llm.invoke("hi")
+
+
 @pytest.mark.parametrize("api", ["sync", "async"])
 async def test_stream_idle_timeout(emulator: WandbEmulator, api: str) -> None:
     emulator.script(Reply(content="a b c d", stall_after=1, stall_seconds=2.0))
