@@ -397,12 +397,15 @@ def test_close_and_context_manager(emulator: WandbEmulator) -> None:
     assert wait_until(lambda: emulator.open_connections == 0, 2.0)
     llm.invoke("again")  # a closed model reconnects on the next call
     llm.close()
+    llm.close()  # nothing left to close: harmless
+    assert wait_until(lambda: emulator.open_connections == 0, 2.0)
 
 
 async def test_aclose(emulator: WandbEmulator) -> None:
     async with emulator.chat_model(timeout=32) as llm:
         await llm.ainvoke("hi")
     assert await asyncio.to_thread(wait_until, lambda: emulator.open_connections == 0, 2.0)
+    await llm.aclose()  # nothing left to close: harmless
 
 
 async def test_200_concurrent_astreams_are_exact(
