@@ -83,3 +83,18 @@ def test_says_when_the_concurrency_limit_held_the_answer_up(
     out, err = capsys.readouterr()
     assert out.strip() == "You said: hello"
     assert "W&B refused a request for its concurrency limit; sending at most" in err
+
+
+def test_ctrl_c_before_a_batch_run_starts_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import langchain_wandb.batch._cli as batch_cli
+
+    def pressed(*args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_cli, "execute", pressed)  # Ctrl-C before the run takes it over
+    assert main(["batch", "in.jsonl", "-o", "out.jsonl"]) == 130
+    err = capsys.readouterr().err
+    assert err.endswith("\ninterrupted\n")
+    assert "Traceback" not in err
