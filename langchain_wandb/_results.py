@@ -17,7 +17,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 
 def token_usage(usage: UsageMetadata | None) -> dict[str, Any]:
-    """`usage_metadata` in OpenAI's `usage` shape, as ChatOpenAI's `token_usage` holds it."""
+    """`usage_metadata` in OpenAI's `usage` shape and field order (`{}` when there is none)."""
     if usage is None:
         return {}
     out: dict[str, Any] = {
@@ -25,12 +25,12 @@ def token_usage(usage: UsageMetadata | None) -> dict[str, Any]:
         "completion_tokens": usage["output_tokens"],
         "total_tokens": usage["total_tokens"],
     }
-    reasoning = usage.get("output_token_details", {}).get("reasoning")
-    if reasoning is not None:
-        out["completion_tokens_details"] = {"reasoning_tokens": reasoning}
     cached = usage.get("input_token_details", {}).get("cache_read")
     if cached is not None:
         out["prompt_tokens_details"] = {"cached_tokens": cached}
+    reasoning = usage.get("output_token_details", {}).get("reasoning")
+    if reasoning is not None:
+        out["completion_tokens_details"] = {"reasoning_tokens": reasoning}
     return out
 
 

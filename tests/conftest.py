@@ -10,6 +10,8 @@ from langchain_wandb.testing import WandbEmulator
 
 # The documented way to enable the plugin: installing the package registers nothing.
 pytest_plugins = ["langchain_wandb.testing.pytest_plugin"]
+# Shared assertion helpers outside test modules: pytest explains their failures too.
+pytest.register_assert_rewrite("tests.deep_json")
 
 
 def pytest_report_header() -> str:

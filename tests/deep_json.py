@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from langchain_core.messages import AIMessage
+
 DEPTH = 5000
 DEEP = '{"a": ' * DEPTH + "1" + "}" * DEPTH
 
@@ -28,3 +30,17 @@ def nesting(args: object) -> tuple[int, object]:
     while isinstance(args, dict):
         args, depth = args["a"], depth + 1
     return depth, args
+
+
+def assert_deep_call(message: AIMessage, sent: str = DEEP) -> None:
+    """`message` holds the call `f(sent)` as this Python reads it: valid, or invalid as sent.
+
+    Where this Python reads `sent` (whole DEEP on 3.13), the call is valid with every level;
+    otherwise it is an invalid call that keeps the server's text.
+    """
+    if READABLE and sent == DEEP:
+        assert message.invalid_tool_calls == []
+        assert [nesting(c["args"]) for c in message.tool_calls] == [(DEPTH, 1)]
+        return
+    assert message.tool_calls == []
+    assert [(c["name"], c["args"]) for c in message.invalid_tool_calls] == [("f", sent)]

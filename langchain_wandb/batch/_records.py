@@ -23,6 +23,8 @@ from langchain_core.exceptions import (
 )
 from langchain_core.messages import AIMessage
 
+from langchain_wandb._results import token_usage
+
 Outcome = Literal["stop", "transient", "permanent"]
 INVALID_INPUT = "invalid_input"
 _TRANSIENT_STATUSES = (408, 409, 429)
@@ -97,7 +99,7 @@ def success_record(custom_id: str, message: AIMessage) -> dict[str, Any]:
                 "logprobs": meta.get("logprobs"),
             }
         ],
-        "usage": wire_usage(message),
+        "usage": token_usage(message.usage_metadata) or None,
         "cost": meta.get("cost"),
     }
     if "system_fingerprint" in meta:
@@ -132,23 +134,4 @@ def _wire_message(message: AIMessage) -> dict[str, Any]:
     ]
     if calls:
         wire["tool_calls"] = calls
-    return wire
-
-
-def wire_usage(message: AIMessage) -> dict[str, Any] | None:
-    """The answer's usage in OpenAI's names; None when the server reported none."""
-    usage = message.usage_metadata
-    if usage is None:
-        return None
-    wire: dict[str, Any] = {
-        "prompt_tokens": usage["input_tokens"],
-        "completion_tokens": usage["output_tokens"],
-        "total_tokens": usage["total_tokens"],
-    }
-    cached = usage.get("input_token_details", {}).get("cache_read")
-    if cached is not None:
-        wire["prompt_tokens_details"] = {"cached_tokens": cached}
-    reasoning = usage.get("output_token_details", {}).get("reasoning")
-    if reasoning is not None:
-        wire["completion_tokens_details"] = {"reasoning_tokens": reasoning}
     return wire

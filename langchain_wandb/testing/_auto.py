@@ -41,19 +41,39 @@ def automatic_reply(request: dict[str, Any]) -> Reply:
     prompt = last_user_text(request)
     tools = request.get("tools") or []
     choice = request.get("tool_choice")
-    forced = choice == "required" or isinstance(choice, dict)
     results = _trailing_tool_results(messages)
     response_format = request.get("response_format") or {}
-    # Like vLLM-served models, `response_format` constrains the whole reply: with tools
-    # on "auto" the model answers in JSON at once and cannot call a tool (vllm#39929).
-    if tools and choice != "none" and (forced or not (results or response_format)):
+    if _calls_a_tool(tools, choice, results, response_format):
         if results:  # forced to call again: a tool this turn has not called yet
             called = _called_this_turn(messages)
             tools = [tool for tool in tools if _name(tool) not in called] or tools
-        function = _pick_tool(tools, choice, prompt).get("function") or {}
-        parameters = function.get("parameters") or {}
-        args = _sample(parameters, _Fill(prompt), parameters)
-        return Reply(tool_calls=[ToolCallReply(name=function.get("name", "tool"), arguments=args)])
+        return _tool_call(_pick_tool(tools, choice, prompt), prompt)
+    return _answer(response_format, prompt, results)
+
+
+def _calls_a_tool(
+    tools: list[dict[str, Any]], choice: Any, results: list[str], response_format: dict[str, Any]
+) -> bool:
+    """Whether the reply is a tool call: tools are bound and the choice lets it call one.
+
+    Like vLLM-served models, `response_format` constrains the whole reply: with tools on
+    "auto" the model answers in JSON at once and cannot call a tool (vllm#39929); tool
+    results on "auto" are answered, not called again.
+    """
+    forced = choice == "required" or isinstance(choice, dict)
+    return bool(tools) and choice != "none" and (forced or not (results or response_format))
+
+
+def _tool_call(tool: dict[str, Any], prompt: str) -> Reply:
+    """A call of `tool` with arguments sampled from its schema and the prompt."""
+    function = tool.get("function") or {}
+    parameters = function.get("parameters") or {}
+    args = _sample(parameters, _Fill(prompt), parameters)
+    return Reply(tool_calls=[ToolCallReply(name=function.get("name", "tool"), arguments=args)])
+
+
+def _answer(response_format: dict[str, Any], prompt: str, results: list[str]) -> Reply:
+    """A text reply: JSON for `response_format`, else the tool results, else the default."""
     if response_format.get("type") == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema") or {}
         return Reply(content=json.dumps(_sample(schema, _Fill(prompt), schema)))
@@ -129,19 +149,13 @@ class _Fill:
 
 def _sample(schema: dict[str, Any], fill: _Fill, root: dict[str, Any], name: str = "value") -> Any:
     """A deterministic instance of a JSON schema, filled from the prompt where it can."""
-    if "$ref" in schema:
-        return _sample(_resolve(schema["$ref"], root), fill, root, name)
-    for key in ("anyOf", "oneOf", "allOf"):
-        if key in schema:
-            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
-            return _sample(options[0], fill, root, name)
+    if (chosen := _chosen(schema, root)) is not None:
+        return _sample(chosen, fill, root, name)
     if "enum" in schema:
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "string")
+    kind = _kind(schema)
     if kind == "object" or "properties" in schema:
         properties = schema.get("properties") or {}
         return {key: _sample(sub, fill, root, key) for key, sub in properties.items()}
@@ -151,6 +165,29 @@ def _sample(schema: dict[str, Any], fill: _Fill, root: dict[str, Any], name: str
         count = max(1, int(schema.get("minItems") or 0))
         return [_sample(items, fill, root, name) for _ in range(count)]
     return _scalar(kind, schema, fill, name)
+
+
+def _chosen(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema `schema` stands for: its `$ref`'s target, or its first non-null option.
+
+    None when it is neither a reference nor a choice (`anyOf`, `oneOf`, `allOf`).
+    """
+    if "$ref" in schema:
+        return _resolve(schema["$ref"], root)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            chosen: dict[str, Any] = options[0]
+            return chosen
+    return None
+
+
+def _kind(schema: dict[str, Any]) -> Any:
+    """The schema's `type`: the first non-null one of a list (`string` if all are null)."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    return kind
 
 
 def _scalar(kind: Any, schema: dict[str, Any], fill: _Fill, name: str) -> Any:

@@ -268,19 +268,12 @@ class RenderedReply:
         content = reply.content
         if content is None:
             content = "" if reply.tool_calls else default_content(request)
-        reasoning = reply.reasoning
-        if reasoning is None:
-            switch = (request.get("chat_template_kwargs") or {}).get("enable_thinking")
-            mode = served.reasoning_mode if served is not None else None
-            reasoning = DEFAULT_REASONING if thinks(model, switch, mode) else ""
+        reasoning = _reasoning_of(reply, request, model, served)
         reasoning_tokens, content_tokens = tokens_of(reasoning), tokens_of(content)
         tool_calls = list(reply.tool_calls)
         wanted = len(reasoning_tokens) + len(content_tokens) + len(tool_calls)
         prompt_tokens = prompt_tokens_of(request)
-        budget = requested_max_tokens(request)
-        if served is not None and served.context_window is not None:
-            room = max(served.context_window - prompt_tokens, 0)
-            budget = room if budget is None else min(budget, room)
+        budget = _budget(request, prompt_tokens, served)
         if budget is not None and wanted > budget:
             reasoning_tokens = reasoning_tokens[:budget]
             content_tokens = content_tokens[: budget - len(reasoning_tokens)]
@@ -487,6 +480,31 @@ class RenderedReply:
             "usage": self.usage(),
             **dict.fromkeys(_NULL_RESPONSE_KEYS),
         }
+
+
+def _reasoning_of(
+    reply: Reply, request: dict[str, Any], model: str, served: EmulatedModel | None
+) -> str:
+    """The reply's reasoning: the scripted text, else the default where the model thinks."""
+    if reply.reasoning is not None:
+        return reply.reasoning
+    switch = (request.get("chat_template_kwargs") or {}).get("enable_thinking")
+    mode = served.reasoning_mode if served is not None else None
+    return DEFAULT_REASONING if thinks(model, switch, mode) else ""
+
+
+def _budget(
+    request: dict[str, Any], prompt_tokens: int, served: EmulatedModel | None
+) -> int | None:
+    """The completion tokens allowed: `max_tokens`, at most what the context window leaves.
+
+    None when neither limits the answer.
+    """
+    budget = requested_max_tokens(request)
+    if served is not None and served.context_window is not None:
+        room = max(served.context_window - prompt_tokens, 0)
+        budget = room if budget is None else min(budget, room)
+    return budget
 
 
 def _token_logprob(token: str, logprob: float) -> dict[str, Any]:

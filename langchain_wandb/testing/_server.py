@@ -49,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_wandb.models import ReasoningMode, catalogue
 from langchain_wandb.testing._auto import automatic_reply
@@ -530,57 +530,71 @@ class _Handler(BaseHTTPRequestHandler):
         self, events: list[dict[str, Any]], rendered: RenderedReply, newline: str, pace: _Pace
     ) -> None:
         reply = rendered.reply
-        buffer = bytearray()
         paced = reply.delay > 0 or pace.active
-
-        def emit(text: str) -> None:
-            buffer.extend(text.encode())
-            if paced or len(buffer) > 65536:
-                flush()
-
-        def flush() -> None:
-            if buffer:
-                self._write_chunk(bytes(buffer))
-                self.wfile.flush()
-                buffer.clear()
-
+        out = _ChunkedWriter(self._write_chunk, self.wfile.flush, paced=paced)
         sent_content = 0
         for event in events:
             choices = event["choices"]
             if choices and choices[0]["delta"].get("content"):
                 sent_content += 1
-                fault = self._fault_at(reply, sent_content)
-                if fault == "truncate":
-                    flush()
+                ending = self._inject_fault(reply, sent_content, out, newline)
+                if ending == "hang up":
                     self.close_connection = True
                     return
-                if fault == "error":
-                    error = error_body(500, reply.error_message)
-                    emit(f"data: {json.dumps(error)}{newline}{newline}")
+                if ending == "end":
                     break
-                if fault == "malformed":
-                    emit(f'data: {{"id": "broken", "choices": [{newline}{newline}')
-                    break
-                if fault == "stall":
-                    flush()
-                    self._wait(reply.stall_seconds)
-            if tokens := rendered.event_tokens(event):
-                flush()
-                pace.wait(tokens)
-            if reply.keepalive:
-                emit(f": keep-alive{newline}event: message{newline}")
-            emit(f"data: {json.dumps(event)}{newline}{newline}")
+            self._send_event(event, rendered, out, pace, newline)
             if reply.drop_tail and choices and choices[0]["finish_reason"]:
-                flush()
+                out.flush()
                 self.close_connection = True
                 return
             if paced:
                 self._wait(reply.delay)
         else:
-            emit(f"data: [DONE]{newline}{newline}")
-        flush()
+            out.emit(f"data: [DONE]{newline}{newline}")
+        out.flush()
         self._write_chunk(b"")
         self.wfile.flush()
+
+    def _inject_fault(
+        self, reply: Reply, sent_content: int, out: _ChunkedWriter, newline: str
+    ) -> Literal["hang up", "end"] | None:
+        """Act out the reply's fault due before content event `sent_content`, if any.
+
+        "hang up": the stream stops here without its end; "end": the stream ends here (an
+        error event or malformed data, no `[DONE]`); None: it goes on (after a stall).
+        """
+        fault = self._fault_at(reply, sent_content)
+        if fault == "truncate":
+            out.flush()
+            return "hang up"
+        if fault == "error":
+            error = error_body(500, reply.error_message)
+            out.emit(f"data: {json.dumps(error)}{newline}{newline}")
+            return "end"
+        if fault == "malformed":
+            out.emit(f'data: {{"id": "broken", "choices": [{newline}{newline}')
+            return "end"
+        if fault == "stall":
+            out.flush()
+            self._wait(reply.stall_seconds)
+        return None
+
+    @staticmethod
+    def _send_event(
+        event: dict[str, Any],
+        rendered: RenderedReply,
+        out: _ChunkedWriter,
+        pace: _Pace,
+        newline: str,
+    ) -> None:
+        """Write one event once the model would have generated its tokens."""
+        if tokens := rendered.event_tokens(event):
+            out.flush()
+            pace.wait(tokens)
+        if rendered.reply.keepalive:
+            out.emit(f": keep-alive{newline}event: message{newline}")
+        out.emit(f"data: {json.dumps(event)}{newline}{newline}")
 
     @staticmethod
     def _fault_at(reply: Reply, sent: int) -> str | None:
@@ -594,6 +608,34 @@ class _Handler(BaseHTTPRequestHandler):
             if after is not None and sent == after + 1:
                 return name
         return None
+
+
+class _ChunkedWriter:
+    """Stream text gathered into HTTP chunks.
+
+    Written at once when `paced`, else when 64 KiB have gathered or on `flush`.
+    """
+
+    def __init__(
+        self, write_chunk: Callable[[bytes], None], flush: Callable[[], None], *, paced: bool
+    ) -> None:
+        self._buffer = bytearray()
+        self._write_chunk = write_chunk
+        self._flush = flush
+        self._paced = paced
+
+    def emit(self, text: str) -> None:
+        """Add `text` to the stream."""
+        self._buffer.extend(text.encode())
+        if self._paced or len(self._buffer) > 65536:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what has gathered as one chunk (nothing when nothing has)."""
+        if self._buffer:
+            self._write_chunk(bytes(self._buffer))
+            self._flush()
+            self._buffer.clear()
 
 
 class _Pace:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -344,3 +345,20 @@ def test_arun_in_async_code_reports_governor_progress(
     summary = asyncio.run(main())
     assert summary.answered == 12
     assert summary.complete
+
+
+def test_a_resumed_runs_progress_starts_at_the_rows_already_done(
+    emulator: WandbEmulator, tmp_path: Path
+) -> None:
+    source = write_lines(tmp_path / "in.jsonl", prompts(4))
+    output = tmp_path / "out.jsonl"
+    llm = emulator.chat_model(max_retries=0)
+    emulator.script(Reply(status=503, error_message="overloaded, try later"))
+    assert run(llm, source, output, max_in_flight=1).retry_later == 1
+    stream = io.StringIO()
+    second = run(llm, source, output, progress=True, progress_stream=stream)
+    assert (second.skipped, second.answered) == (3, 1)
+    shown = stream.getvalue()
+    assert "3/4" in shown
+    assert "4/4" in shown
+    assert "0/4" not in shown

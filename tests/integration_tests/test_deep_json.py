@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from langchain_wandb import ChatWandbInference, MalformedResponseError
-from tests.deep_json import DEEP, DEPTH, READABLE, nesting
+from tests.deep_json import DEEP, assert_deep_call
 from tests.integration_tests.raw_server import SSE_HEAD, http_response, raw_server
 
 
@@ -54,12 +54,7 @@ def test_deep_tool_arguments_are_an_invalid_call(streaming: bool, api: str) -> N
     with raw_server(_streamed if streaming else _plain) as server:
         llm = _model(server.base_url, streaming=streaming)
         message = llm.invoke("hi") if api == "invoke" else asyncio.run(llm.ainvoke("hi"))
-    if READABLE:
-        assert message.invalid_tool_calls == []
-        assert [nesting(c["args"]) for c in message.tool_calls] == [(DEPTH, 1)]
-        return
-    assert message.tool_calls == []
-    assert [(c["name"], c["args"]) for c in message.invalid_tool_calls] == [("f", DEEP)]
+    assert_deep_call(message)
 
 
 def test_a_deep_stream_event_is_malformed_data() -> None:

@@ -279,6 +279,19 @@ def test_malformed_non_streaming_body_raises() -> None:
             llm.invoke("hi")
 
 
+@pytest.mark.parametrize("body", [b"[]", b'"ok"', b"null"])
+def test_a_non_streaming_body_of_json_that_is_no_object_raises(body: bytes) -> None:
+    def not_an_object(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(http_response(200, body))
+
+    with raw_server(not_an_object) as server:
+        llm = ChatWandbInference(base_url=server.base_url, api_key=SecretStr("k"), streaming=False)
+        with pytest.raises(
+            WandbStreamError, match=re.escape(f"not a JSON object: {body.decode()!r}")
+        ):
+            llm.invoke("hi")
+
+
 @pytest.mark.parametrize("api", ["sync", "async"])
 async def test_stream_idle_timeout(emulator: WandbEmulator, api: str) -> None:
     emulator.script(Reply(content="a b c d", stall_after=1, stall_seconds=2.0))
@@ -384,12 +397,15 @@ def test_close_and_context_manager(emulator: WandbEmulator) -> None:
     assert wait_until(lambda: emulator.open_connections == 0, 2.0)
     llm.invoke("again")  # a closed model reconnects on the next call
     llm.close()
+    llm.close()  # nothing left to close: harmless
+    assert wait_until(lambda: emulator.open_connections == 0, 2.0)
 
 
 async def test_aclose(emulator: WandbEmulator) -> None:
     async with emulator.chat_model(timeout=32) as llm:
         await llm.ainvoke("hi")
     assert await asyncio.to_thread(wait_until, lambda: emulator.open_connections == 0, 2.0)
+    await llm.aclose()  # nothing left to close: harmless
 
 
 async def test_200_concurrent_astreams_are_exact(

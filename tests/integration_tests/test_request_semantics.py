@@ -136,6 +136,18 @@ def test_a_streamed_parsed_answer_rides_on_the_closing_chunk(emulator: WandbEmul
     assert closing[0].additional_kwargs["parsed"] == City(name="Paris", population=2100000)
 
 
+async def test_an_async_streamed_parsed_answer_rides_on_the_closing_chunk(
+    emulator: WandbEmulator,
+) -> None:
+    emulator.script(Reply(content='{"name": "Paris", "population": 2100000}'))
+    llm = emulator.chat_model(max_retries=0)
+    chunks = [chunk async for chunk in llm.astream("Paris?", response_format=City)]
+    closing = [c for c in chunks if c.chunk_position == "last"]
+    assert len(closing) == 1
+    assert closing[0] is chunks[-1]
+    assert closing[0].additional_kwargs["parsed"] == City(name="Paris", population=2100000)
+
+
 @pytest.mark.parametrize("streaming", [True, False])
 def test_a_tool_calls_finish_without_a_call_is_an_error_not_an_empty_answer(
     emulator: WandbEmulator, streaming: bool

@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from langchain_wandb import ChatWandbInference
-from tests.integration_tests.raw_server import SSE_HEAD, RawServer, raw_server
+from tests.integration_tests.raw_server import SSE_HEAD, RawServer, raw_server, wait_until
 
 KEPT_OPEN = 30.0  # seconds the server keeps the body open after [DONE]
 BOUND = 5.0  # the whole call must end well before that
@@ -77,3 +77,22 @@ def _astream(llm: ChatWandbInference) -> tuple[list[str], float]:
         return texts, last_at
 
     return asyncio.run(collect())
+
+
+def _done_then_a_flood(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(SSE_HEAD + _event({"content": "Hi"}) + _event({}, "stop") + b"data: [DONE]\n\n")
+    flood = _event({"content": "MORE"}) * 512
+    while True:  # until the client hangs up (sendall raises)
+        conn.sendall(flood)
+
+
+@pytest.mark.parametrize("api", ["stream", "astream"])
+def test_a_flood_after_done_is_not_the_answer_and_the_client_lets_go(api: str) -> None:
+    # After [DONE] the client drains a little of the body (to reuse the connection), then
+    # hangs up: bytes that keep coming never join the answer nor hold the caller.
+    with raw_server(_done_then_a_flood) as server:
+        llm = _model(server)
+        texts, _ = (_stream if api == "stream" else _astream)(llm)
+        assert texts == ["Hi", "", ""]
+        llm.close()
+        assert wait_until(lambda: server.open == 0), "the client still reads the flood"

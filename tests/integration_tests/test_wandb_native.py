@@ -179,6 +179,21 @@ def test_rejected_tool_choice_is_retried_as_auto(
     assert "retrying with tool_choice='auto'" in caplog.text
 
 
+@pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streamed"])
+async def test_rejected_tool_choice_is_retried_as_auto_in_async_code(
+    emulator: WandbEmulator, streaming: bool
+) -> None:
+    ping = {"type": "function", "function": {"name": "ping", "parameters": {}}}
+    emulator.script(
+        Reply(status=400, error_message="tool_choice 'required' is not supported for this model"),
+        Reply(content="answered without the tool"),
+    )
+    llm = emulator.chat_model(max_retries=0, streaming=streaming)
+    message = await llm.bind_tools([ping], tool_choice="required").ainvoke("hi")
+    assert message.content == "answered without the tool"
+    assert [b["tool_choice"] for b in emulator.chat_requests] == ["required", "auto"]
+
+
 def test_other_bad_requests_are_not_retried(
     llm: ChatWandbInference, emulator: WandbEmulator
 ) -> None:

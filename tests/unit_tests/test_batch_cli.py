@@ -51,6 +51,12 @@ def test_bad_options_are_one_line(
     assert named in err
 
 
+@pytest.mark.parametrize(("text", "usd"), [("0", 0.0), ("2.5", 2.5), ("1e-3", 0.001)])
+def test_a_spending_cap_is_read_in_usd(text: str, usd: float) -> None:
+    assert parser().parse_args(["in.jsonl", "-o", "out.jsonl", "--max-cost", text]).max_cost == usd
+    assert parser().parse_args(["in.jsonl", "-o", "out.jsonl"]).max_cost is None
+
+
 def test_output_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit, match=r"^2$"):
         main(["batch", "in.jsonl"])

@@ -28,7 +28,7 @@ from langchain_wandb._sdk_errors import (
     WandbServerError,
     WandbTimeoutError,
 )
-from langchain_wandb.batch import BatchSummary
+from langchain_wandb.batch import BatchSummary, _progress
 from langchain_wandb.batch._progress import NoProgress, details, make_progress
 from langchain_wandb.batch._records import (
     bad_input_record,
@@ -169,6 +169,12 @@ def test_an_answer_is_a_chat_completion_with_usage_details_and_cost() -> None:
         "prompt_tokens_details": {"cached_tokens": 4},
         "completion_tokens_details": {"reasoning_tokens": 3},
     }
+    # The row's bytes, not just its value: fields in OpenAI's order, compact separators.
+    assert (
+        b'"usage":{"prompt_tokens":10,"completion_tokens":7,"total_tokens":17,'
+        b'"prompt_tokens_details":{"cached_tokens":4},'
+        b'"completion_tokens_details":{"reasoning_tokens":3}},'
+    ) in dumps(success_record("r1", _answer(cost=cost)))
     assert body["cost"] == cost
 
 
@@ -245,6 +251,28 @@ def test_progress_without_tqdm_is_one_plain_line(monkeypatch: pytest.MonkeyPatch
     line.close()
     assert "2/2 rows" in stream.getvalue()
     assert "$0.000000+? | in flight 0/-" in stream.getvalue()  # unpriced rows: not a bare 0
+
+
+def test_the_plain_line_redraws_a_few_times_a_second_and_at_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if not installed
+    clock = [100.0]
+    monkeypatch.setattr(_progress, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    stream = io.StringIO()
+    line = make_progress(True, 4, 0, lambda: SimpleNamespace(limit=None, in_flight=0), stream)
+    summary = BatchSummary(output_path=Path("o"), total=4)
+    for seconds in (0.0, 0.1, 0.3, 0.31):  # rows 1 to 4 handled at these times
+        clock[0] = 100.0 + seconds
+        line.update(summary)
+    line.close()
+    shown = stream.getvalue()
+    assert ("1/4" in shown, "2/4" in shown, "3/4" in shown, "4/4" in shown) == (
+        True,
+        False,  # 0.1 s after the last redraw: not yet
+        True,
+        True,  # the last row: always shown, however soon
+    )
 
 
 def test_details_mark_unpriced_rows() -> None:

@@ -170,6 +170,9 @@ def test_system_fingerprint_is_kept_once() -> None:
 def test_error_event_raises_with_server_message() -> None:
     with pytest.raises(WandbStreamError, match="overloaded"):
         chunk_to_generation({"error": {"message": "model overloaded"}}, StreamState())
+    # An error that is a bare string, not an object: its text as sent.
+    with pytest.raises(WandbStreamError, match=r"an error mid-stream: model overloaded$"):
+        chunk_to_generation({"error": "model overloaded"}, StreamState())
 
 
 def tool_delta(index: int | None, id_: str | None, name: str | None, args: str) -> dict[str, Any]:

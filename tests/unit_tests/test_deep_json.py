@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-from tests.deep_json import DEEP, DEPTH, READABLE, nesting
+from tests.deep_json import DEEP, DEPTH, READABLE, assert_deep_call, nesting
 
 
 @pytest.fixture(params=["orjson", "json"])
@@ -25,20 +25,26 @@ def decoders(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
     if request.param == "json":
         monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson fails
-    _rebind(importlib.reload(json_module))
+    _reload(json_module)
     yield
     monkeypatch.undo()
-    _rebind(importlib.reload(json_module))
+    _reload(json_module)
 
 
-def _rebind(json_module: ModuleType) -> None:
-    """Point the modules that imported `_json`'s functions at the reloaded ones."""
-    for name in ("langchain_wandb._chunks", "langchain_wandb._sse", "langchain_wandb._tools"):
-        module = importlib.import_module(name)
-        for attr in ("json_loads", "loads_utf8", "loads_lenient"):
-            if hasattr(module, attr):
-                monkey = getattr(json_module, attr)
-                setattr(module, attr, monkey)
+def _reload(json_module: ModuleType) -> None:
+    """Reload `_json` and point every module that imported its names at the new ones."""
+    old = {name: getattr(json_module, name) for name in _EXPORTS}
+    importlib.reload(json_module)
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("langchain_wandb.") or module is json_module:
+            continue
+        for attr, value in list(vars(module).items()):
+            for export, before in old.items():
+                if value is before:
+                    setattr(module, attr, getattr(json_module, export))
+
+
+_EXPORTS = ("json_loads", "loads_utf8", "loads_lenient", "JsonTooDeepError")
 
 
 @pytest.mark.usefixtures("decoders")
@@ -56,6 +62,42 @@ def test_the_decoders_raise_value_error() -> None:
             loads_lenient(DEEP)
 
 
+@pytest.fixture
+def readable_deep() -> Iterator[None]:
+    """Let this Python's `json` read past MAX_DEPTH (3.11 stops near 1,000 levels)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 5000))
+    yield
+    sys.setrecursionlimit(limit)
+
+
+@pytest.mark.usefixtures("decoders", "readable_deep")
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["str", "bytes"])
+def test_both_decoders_read_up_to_max_depth_and_refuse_one_more(as_bytes: bool) -> None:
+    from langchain_wandb._json import MAX_DEPTH, json_loads
+
+    def nested(depth: int) -> str | bytes:
+        text = "[" * depth + "]" * depth
+        return text.encode() if as_bytes else text
+
+    value = json_loads(nested(MAX_DEPTH))
+    for _ in range(MAX_DEPTH - 1):
+        assert value
+        (value,) = value
+    assert value == []
+    with pytest.raises(ValueError, match=r"deep|depth"):
+        json_loads(nested(MAX_DEPTH + 1))
+
+
+@pytest.mark.usefixtures("decoders")
+def test_many_brackets_side_by_side_are_not_too_deep() -> None:
+    from langchain_wandb._json import MAX_DEPTH, json_loads
+
+    wide = [{"a": [1]} for _ in range(MAX_DEPTH)]
+    assert json_loads(json.dumps(wide)) == wide
+    assert json_loads(json.dumps(wide).encode()) == wide
+
+
 @pytest.mark.usefixtures("decoders")
 def test_deep_arguments_of_a_whole_response_are_an_invalid_call() -> None:
     from langchain_wandb._chunks import response_to_result
@@ -64,12 +106,7 @@ def test_deep_arguments_of_a_whole_response_are_an_invalid_call() -> None:
     data = {"id": "r1", "choices": [{"index": 0, "message": {"tool_calls": [call]}}]}
     message = response_to_result(data).generations[0].message
     assert isinstance(message, AIMessage)
-    if READABLE:
-        assert message.invalid_tool_calls == []
-        assert [nesting(c["args"]) for c in message.tool_calls] == [(DEPTH, 1)]
-        return
-    assert message.tool_calls == []
-    assert [(c["name"], c["args"]) for c in message.invalid_tool_calls] == [("f", DEEP)]
+    assert_deep_call(message)
 
 
 @pytest.mark.usefixtures("decoders")
@@ -88,15 +125,10 @@ def test_deep_streamed_arguments_are_an_invalid_call(text: str) -> None:
     last = chunk_to_generation({"choices": [{"delta": {}, "finish_reason": "tool_calls"}]}, state)
     assert first is not None
     assert last is not None
-    assert isinstance(is_cut_off_object(text), bool)
+    if text == DEEP or not READABLE:  # whole JSON, or too deep to read and so to repair
+        assert is_cut_off_object(text) is False
     messages = [first.message, last.message]
-    merged = merge_strictly([m for m in messages if isinstance(m, AIMessageChunk)])
-    if READABLE and text == DEEP:
-        assert merged.invalid_tool_calls == []
-        assert [nesting(c["args"]) for c in merged.tool_calls] == [(DEPTH, 1)]
-        return
-    assert merged.tool_calls == []
-    assert [c["args"] for c in merged.invalid_tool_calls] == [text]
+    assert_deep_call(merge_strictly([m for m in messages if isinstance(m, AIMessageChunk)]), text)
 
 
 @pytest.mark.usefixtures("decoders")

@@ -36,6 +36,7 @@ UNUSABLE = [
     {"retry-after": "garbage"},
     {"retry-after": ""},
     {"retry-after": http_date(-3600)},
+    {"retry-after": "Fri, 31 Dec 99999 23:59:59 GMT"},  # a date past what Python reckons
     {"retry-after-ms": "-100"},
     {"retry-after-ms": "nan"},
     {"retry-after-ms": "inf"},

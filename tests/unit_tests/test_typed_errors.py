@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx2
 import openai
 import pytest
@@ -46,6 +48,7 @@ def _convert(error: BaseException, secret: str = KEY) -> BaseException:
         ({"error": 42}, "", "(422): 42"),
         ("<html>proxy says no</html>", "", "(422): <html>proxy says no</html>"),
         (None, "raw text", "(422): raw text"),
+        ({"code": 7}, '{"code": 7}', '(422): {"code": 7}'),  # no message: the body as sent
         (None, "", "(422): HTTP 422 with no message"),
     ],
 )
@@ -67,6 +70,17 @@ def test_statuses_w_and_b_does_not_document(status: int, kind: type, hint: str) 
     typed = _convert(_status_error(status, {"message": message}, message))
     assert isinstance(typed, kind)
     assert hint in str(typed)
+
+
+def test_a_body_never_read_is_no_message_not_a_crash() -> None:
+    class Unread(httpx2.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield b"never read"
+
+    request = httpx2.Request("POST", "https://api.inference.wandb.ai/v1/chat/completions")
+    response = httpx2.Response(422, stream=Unread(), request=request)
+    error = openai.APIStatusError("Error code: 422", response=response, body=None)
+    assert "(422): HTTP 422 with no message" in str(_convert(error))
 
 
 def test_a_cut_short_body_says_why() -> None:
