@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import httpx2
+import openai
 import pytest
 
 from langchain_wandb._retry import arun_with_retries, run_with_retries
@@ -56,16 +58,19 @@ async def test_a_task_cancelled_during_the_pause_after_a_refusal_frees_its_slot(
     async def refused(remaining: float) -> str:
         nonlocal attempts
         attempts += 1
-        raise status_error(429, CONCURRENCY_429)
+        request = httpx2.Request("POST", "http://fake/v1/chat/completions")
+        # Retry-After makes the pause far longer than the test: it is cancelled inside it.
+        response = httpx2.Response(429, headers={"Retry-After": "60"}, request=request)
+        raise openai.APIStatusError(CONCURRENCY_429, response=response, body=None)
 
     task = asyncio.ensure_future(
-        arun_with_retries(refused, max_retries=2, deadline=later(), governor=governor)
+        arun_with_retries(refused, max_retries=2, deadline=later(BOUND * 30), governor=governor)
     )
     for _ in range(int(BOUND / 0.001)):
         if attempts:
             break
         await asyncio.sleep(0.001)
-    await asyncio.sleep(0)  # the task is now in its pause, holding the slot
+    await asyncio.sleep(0.01)  # the task is now in its pause, holding the slot
     assert (attempts, governor.snapshot().in_flight) == (1, 1)
     task.cancel("the test cancels it")
     with pytest.raises(asyncio.CancelledError, match="the test cancels it"):
