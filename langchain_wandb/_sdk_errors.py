@@ -224,27 +224,32 @@ def _said(error: openai.APIStatusError) -> str:
     body: Any = error.body
     if isinstance(body, dict):
         for key in ("message", "detail", "error", "msg"):
-            if body.get(key):
-                return _text_of(body[key])
+            said = _text_of(body[key]) if body.get(key) else None
+            if said is not None:
+                return said
     if isinstance(body, str) and body.strip():
         return excerpt(body, _EXCERPT)
+    # No message in a shape we know: the body as the server sent it, never a Python repr.
     text = _response_text(error.response)
     return excerpt(text, _EXCERPT) if text.strip() else f"HTTP {error.status_code} with no message"
 
 
-def _text_of(value: Any) -> str:
+def _text_of(value: Any) -> str | None:
+    """The message in `value` (None: an object with no message key)."""
     if isinstance(value, str):
         return excerpt(value, _EXCERPT)
     if isinstance(value, dict):
         for key in ("message", "msg", "detail"):
             if value.get(key):
                 return _text_of(value[key])
+        return None
     if isinstance(value, list):
-        return "; ".join(_detail_item(item) for item in value[:5])
+        items = [_detail_item(item) for item in value[:5]]
+        return None if None in items else "; ".join(str(item) for item in items)
     return excerpt(str(value), _EXCERPT)
 
 
-def _detail_item(item: Any) -> str:
+def _detail_item(item: Any) -> str | None:
     if isinstance(item, dict) and "msg" in item:
         where = ".".join(str(part) for part in item.get("loc") or [])
         return f"{where}: {item['msg']}" if where else str(item["msg"])

@@ -49,6 +49,8 @@ def _convert(error: BaseException, secret: str = KEY) -> BaseException:
         ("<html>proxy says no</html>", "", "(422): <html>proxy says no</html>"),
         (None, "raw text", "(422): raw text"),
         ({"code": 7}, '{"code": 7}', '(422): {"code": 7}'),  # no message: the body as sent
+        ({"error": {"code": "x"}}, '{"error": {"code": "x"}}', '(422): {"error": {"code": "x"}}'),
+        ({"detail": [{"code": 1}]}, '{"detail":[{"code":1}]}', '(422): {"detail":[{"code":1}]}'),
         (None, "", "(422): HTTP 422 with no message"),
     ],
 )
