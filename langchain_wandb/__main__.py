@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from langchain_wandb._argparse import OneLineParser, positive_int
 from langchain_wandb._redact import redact
 from langchain_wandb.chat_models import DEFAULT_BASE_URL, DEFAULT_MODEL, ChatWandbInference
-from langchain_wandb.models import WandbModel
+from langchain_wandb.models import WandbModel, price_date
 
 _DIM, _RESET = "\033[2m", "\033[0m"
 # The model field each option sets, to name the option when the model rejects a value.
@@ -209,7 +209,11 @@ def _report_concurrency(llm: ChatWandbInference, err: TextIO) -> None:
 def _model_line(model: WandbModel) -> str:
     context = f"{model.context_window // 1000}k" if model.context_window else "?"
     reasoning = model.reasoning or "?"
-    return f"{model.id:48} {model.status or 'unlisted':13} {context:>6}  reasoning: {reasoning}"
+    price = f"${model.price.input:g}/${model.price.output:g}" if model.price else "?"
+    return (
+        f"{model.id:48} {model.status or 'unlisted':13} {context:>6}  "
+        f"reasoning: {reasoning:8} price: {price}"
+    )
 
 
 def _model_params(args: argparse.Namespace, backend: dict[str, Any]) -> dict[str, Any]:
@@ -228,6 +232,11 @@ def _list_or_check(llm: ChatWandbInference, args: argparse.Namespace, err: TextI
         return
     for model in models:
         print(_model_line(model))
+    print(
+        f"price: USD per 1M input/output tokens in the package's snapshot of {price_date()} "
+        "(?: unknown).",
+        file=err,
+    )
 
 
 def _run(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> None:

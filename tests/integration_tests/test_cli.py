@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from langchain_wandb.__main__ import main
+from langchain_wandb.models import lookup, price_date
 from langchain_wandb.testing import RAMBLING_JOKE, WandbEmulator
 
 
@@ -49,9 +50,13 @@ def test_prompt_from_stdin(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_list_models(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--list-models"]) == 0
-    out, _ = capsys.readouterr()
-    assert "openai/gpt-oss-120b" in out
-    assert "reasoning: always" in out
+    out, err = capsys.readouterr()
+    line = next(line for line in out.splitlines() if line.startswith("openai/gpt-oss-120b "))
+    assert "reasoning: always" in line
+    price = lookup("openai/gpt-oss-120b").price
+    assert price is not None
+    assert line.endswith(f"price: ${price.input:g}/${price.output:g}")
+    assert f"USD per 1M input/output tokens in the package's snapshot of {price_date()}" in err
 
 
 def test_check_and_bad_key_fail_in_one_line(
