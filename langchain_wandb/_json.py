@@ -66,11 +66,21 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 
 try:
-    from orjson import loads as json_loads  # raises ValueError past 1,024 levels
+    from orjson import loads as _orjson_loads
+
+    def json_loads(text: str | bytes) -> Any:
+        try:
+            return _orjson_loads(text)
+        except ValueError as error:  # orjson's "depth limit exceeded" past 1,024 levels
+            if str(error).startswith("depth limit"):
+                raise JsonTooDeepError(_TOO_DEEP) from None
+            raise
 
     def loads_utf8(raw: bytes) -> Any:
         try:
             return json_loads(raw)
+        except JsonTooDeepError:
+            raise
         except ValueError:
             return json_loads(raw.decode("utf-8", "replace"))
 

@@ -455,7 +455,7 @@ def _classified(
         )
     if isinstance(error, MalformedBodyError):
         return WandbStreamError(
-            "W&B sent a response body that is not a JSON object: "
+            f"W&B sent a response body that {error.why}: "
             f"{redact(excerpt(error.raw.decode('utf-8', 'replace'), _EXCERPT), secret)!r}"
         )
     if isinstance(error, UnicodeEncodeError):

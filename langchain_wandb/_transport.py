@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_wandb._clients import ClientConfig, async_client, sync_client
 from langchain_wandb._governor import IN_PROCESS, Target, key_fingerprint
-from langchain_wandb._json import json_loads
+from langchain_wandb._json import MAX_DEPTH, JsonTooDeepError, json_loads
 from langchain_wandb._retry import Admitted, RetryHook, arun_with_retries, run_with_retries
 
 if TYPE_CHECKING:
@@ -78,12 +78,13 @@ class BodyTooLargeError(ValueError):
 
 
 class MalformedBodyError(ValueError):
-    """A JSON response body that does not decode to an object."""
+    """A JSON response body that does not decode to what was asked for."""
 
-    def __init__(self, raw: bytes) -> None:
-        """Keep the body (callers show an excerpt)."""
-        super().__init__("the response body is not a JSON object")
+    def __init__(self, raw: bytes, why: str = "is not a JSON object") -> None:
+        """Keep the body (callers show an excerpt) and what is wrong with it."""
+        super().__init__(f"the response body {why}")
         self.raw = raw
+        self.why = why
 
 
 def _timeouts(remaining: float, idle: float) -> httpx2.Timeout:
@@ -416,6 +417,8 @@ def _add_capped(kept: bytearray, chunk: bytes) -> None:
 def _decode_body(raw: bytes) -> dict[str, Any]:
     try:
         data = json_loads(raw)
+    except JsonTooDeepError:
+        raise MalformedBodyError(raw, f"is JSON nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:
         raise MalformedBodyError(raw) from None
     if not isinstance(data, dict):
@@ -423,30 +426,56 @@ def _decode_body(raw: bytes) -> dict[str, Any]:
     return data
 
 
+def _model_entries(raw: bytes) -> list[dict[str, Any]]:
+    """The entries of a `GET /models` body, each an object with a text `id`."""
+    entries = _decode_body(raw).get("data")
+    if not isinstance(entries, list) or not all(
+        isinstance(entry, dict) and isinstance(entry.get("id"), str) for entry in entries
+    ):
+        raise MalformedBodyError(raw, "is not a list of models")
+    return entries
+
+
+def _get_models(client: openai.OpenAI | openai.AsyncOpenAI, timeout: httpx2.Timeout) -> Any:
+    """GET /models as a raw streamed response (read, bounded, by `_Body`/`_AsyncBody`)."""
+    import httpx2
+
+    return client.get("/models", cast_to=httpx2.Response, stream=True, options={"timeout": timeout})
+
+
 def list_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict[str, Any]]:
-    """GET /models: the raw model entries W&B serves."""
+    """GET /models: the raw model entries W&B serves (read as a chat answer's body is)."""
     from langchain_wandb._deadline import request_deadline
 
-    models = sync_client(config).models
+    client = sync_client(config)
     deadline = time.monotonic() + limits.timeout
 
     def attempt(remaining: float) -> Any:
         token = request_deadline.set(deadline)
         try:
-            return models.list(timeout=_timeouts(remaining, limits.timeout))
+            return _get_models(client, _timeouts(remaining, limits.timeout))
         finally:
             request_deadline.reset(token)
 
     admitted = run_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
-    admitted.release()
-    return [model.model_dump() for model in admitted.value.data]
+    response = admitted.value
+    kept = bytearray()
+    try:
+        for chunk in _Body(response, deadline, limits.timeout):
+            _add_capped(kept, chunk)
+    finally:
+        try:
+            response.close()
+        finally:
+            admitted.release()
+    return _model_entries(bytes(kept))
 
 
 async def alist_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict[str, Any]]:
     """Async `list_model_entries`."""
     from langchain_wandb._deadline import request_deadline
 
-    models = async_client(config).models
+    client = async_client(config)
     deadline = time.monotonic() + limits.timeout
     loop_deadline = _loop_deadline(deadline)
 
@@ -454,12 +483,21 @@ async def alist_model_entries(config: ClientConfig, limits: RequestLimits) -> li
         token = request_deadline.set(deadline)
         try:
             async with asyncio.timeout_at(loop_deadline):
-                return await models.list(timeout=_timeouts(remaining, limits.timeout))
+                return await _get_models(client, _timeouts(remaining, limits.timeout))
         except TimeoutError:
             raise DeadlineExceededError(limits.timeout) from None
         finally:
             request_deadline.reset(token)
 
     admitted = await arun_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
-    admitted.release()
-    return [model.model_dump() for model in admitted.value.data]
+    response = admitted.value
+    kept = bytearray()
+    try:
+        async for chunk in _AsyncBody(response, deadline, limits.timeout):
+            _add_capped(kept, chunk)
+    finally:
+        try:
+            await response.aclose()
+        finally:
+            admitted.release()
+    return _model_entries(bytes(kept))
