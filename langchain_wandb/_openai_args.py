@@ -325,6 +325,28 @@ def _put(out: dict[str, Any], name: str, value: Any, given_as: str) -> None:
     out[name] = value
 
 
+def effort_as_field(options: dict[str, Any]) -> None:
+    """Per-call ChatOpenAI `reasoning={"effort": ...}` becomes `reasoning_effort`, in place.
+
+    (`reasoning=True/False`, ours, switches thinking and is left alone.)
+
+    Raises:
+        ValueError: If `reasoning` holds more than an effort, or names another effort than
+            `reasoning_effort` does.
+    """
+    reasoning = options.get("reasoning")
+    if not isinstance(reasoning, Mapping):
+        return
+    said = _effort(reasoning)
+    if options.get("reasoning_effort") not in (None, said):
+        raise ValueError(
+            "reasoning={'effort': ...} and reasoning_effort name the same setting; give it "
+            "once (as reasoning_effort)."
+        )
+    del options["reasoning"]
+    options["reasoning_effort"] = said
+
+
 def _effort(reasoning: Mapping[str, Any]) -> Any:
     unknown = set(reasoning) - {"effort"}
     if unknown:
@@ -411,10 +433,7 @@ def check_call_options(options: Mapping[str, Any]) -> None:
         if name == "n" and value not in (None, 1):
             raise ValueError(f"n is not supported: {OPENAI_ARGS['n'].note}")
         if name == "reasoning" and isinstance(value, Mapping):
-            raise ValueError(
-                "reasoning={...} is ChatOpenAI's Responses API setting; per call, pass "
-                "reasoning_effort=... (and reasoning=True/False to switch thinking)."
-            )
+            effort_as_field(dict(options))  # refused now, at bind, if it cannot be
         check_not_a_credential(name, "the request body")
         if name == "extra_body" and isinstance(value, Mapping):
             check_call_options(value)  # merged into the body as it is

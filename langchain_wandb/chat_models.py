@@ -43,6 +43,7 @@ from langchain_wandb._json import json_loads
 from langchain_wandb._openai_args import (
     check_call_options,
     check_headers,
+    effort_as_field,
     translate_openai_args,
 )
 from langchain_wandb._request import (
@@ -481,6 +482,7 @@ class ChatWandbInference(BaseChatModel):
         # usage is always asked for then; `stream`/`astream` pass the field (see below).
         check_call_options(kwargs)
         stream_usage = kwargs.pop("stream_usage", True)
+        effort_as_field(kwargs)
         reasoning = kwargs.pop("reasoning", self.reasoning)
         send_reasoning = kwargs.pop("send_reasoning", self.send_reasoning)
         call_extra_body = kwargs.pop("extra_body", None) or {}

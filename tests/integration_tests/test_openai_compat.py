@@ -145,6 +145,21 @@ async def test_a_per_call_stream_option_works_as_with_chatopenai(emulator: Wandb
     assert [body["stream"] for body in emulator.chat_requests] == [True] * 5
 
 
+def test_a_per_call_reasoning_dict_is_its_effort_as_in_the_constructor(
+    emulator: WandbEmulator,
+) -> None:
+    """ChatOpenAI's `reasoning={"effort": ...}`, per call or bound: sent as `reasoning_effort`."""
+    llm = emulator.chat_model(model="openai/gpt-oss-120b")
+    assert llm.invoke("hi", reasoning={"effort": "low"}).content
+    assert llm.bind(reasoning={"effort": "high"}).invoke("hi").content
+    sent = [(body.get("reasoning_effort"), "reasoning" in body) for body in emulator.chat_requests]
+    assert sent == [("low", False), ("high", False)]
+    with pytest.raises(ValueError, match="only its 'effort' has a meaning"):
+        llm.bind(reasoning={"effort": "low", "summary": "auto"})
+    with pytest.raises(ValueError, match="give it once"):
+        llm.invoke("hi", reasoning={"effort": "low"}, reasoning_effort="high")
+
+
 # -- LangChain's other standard switches -----------------------------------------------
 class CountingLimiter(BaseRateLimiter):
     def __init__(self) -> None:

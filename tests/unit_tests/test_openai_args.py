@@ -276,7 +276,7 @@ def test_responses_output_version_is_refused() -> None:
         ({"n": 3}, "batch()"),
         ({"previous_response_id": "resp_1"}, "Responses API"),
         ({"service_tier": "flex"}, "service tiers"),
-        ({"reasoning": {"effort": "low"}}, "reasoning_effort"),
+        ({"reasoning": {"effort": "low", "summary": "auto"}}, "only its .effort. has a meaning"),
         ({"api_key": KEY}, "credential"),
         ({"extra_body": {"openai_api_key": KEY}}, "credential"),
         ({"extra_headers": {"X": "1"}}, "openai SDK option"),
