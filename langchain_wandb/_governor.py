@@ -18,6 +18,10 @@ others FIFO, and (when adaptive) learns the limit:
   least 1; 429s from requests sent under an older, higher limit change nothing.
   The refused request keeps its slot through a short pause (so a limit of one is not
   hammered), then queues again ahead of new requests;
+- one refusal below the most requests W&B has accepted at once is taken for W&B's
+  bookkeeping lagging (the limit climbs straight back); two in a row lower that level.
+  A remote worker's late report of an acceptance does not clear such a doubt (it
+  counts requests on their way to or from W&B);
 - after that, every `max(32, 8 x limit)` requests admitted while the limit was full, it
   tries one more.
 
@@ -439,7 +443,11 @@ class _Pool:
         """
         with self.lock:
             count = self.active if position is None else position
-            if count >= self.proven:
+            # A late report counts what was granted, requests still on their way to W&B
+            # (or already finished there) included: "accepted as the n-th" does not clear
+            # the doubt a refusal as the n-th raised (or the limit would climb back to a
+            # level W&B refuses after every refusal); only a new, higher level counts.
+            if count > self.proven or (count == self.proven and position is None):
                 self.proven, self.doubts = count, 0
             if count < self.window:
                 return  # demand, not the limit, decided how many were in flight
@@ -597,6 +605,19 @@ class Governor:
         """
         if self.adaptive:
             self._pool.admitted(slot.position if late and slot is not None else None)
+
+    def grows(self, slot: SlotHandle) -> bool:
+        """Whether W&B accepting the request in `slot` raises the limit at once.
+
+        Otherwise its report only counts toward the next probe (or toward nothing), so a
+        remote worker may send it late, with the slot's release, sparing a message.
+        """
+        if not self.adaptive:
+            return False
+        pool = self._pool
+        with pool.lock:
+            full = slot.position >= pool.window
+            return full and (not pool.learned or pool.window < pool.proven)
 
     def refused(self, slot: SlotHandle, scope: Scope | None = None) -> None:
         """Report a concurrency 429 for the request in `slot` (which it keeps).
