@@ -221,7 +221,7 @@ class GovernorBackend(Protocol):
 class Slot:
     """Permission to have one request in flight; free it with `release()` (idempotent)."""
 
-    __slots__ = ("_active", "_pool", "_released", "_window", "position", "queued")
+    __slots__ = ("_active", "_epoch", "_pool", "_released", "_window", "position", "queued")
 
     def __init__(self, pool: _Pool, position: int, *, queued: bool = False) -> None:
         """A slot of `pool`, granted as the `position`-th request in flight."""
@@ -229,6 +229,7 @@ class Slot:
         self._released = False
         self._active = False
         self._window = pool.window
+        self._epoch = pool.refusals
         self.position = position
         """How many requests were being sent (this one included) when its request took
         it up: W&B sees requests in the order they are sent, not the order slots were
@@ -289,6 +290,9 @@ class _Pool:
         # climbs straight back to the proven level. Two in a row make the drop real.
         self.proven = 0
         self.doubts = 0
+        self.refusals = 0
+        """Concurrency refusals so far: a slot taken up before the latest one was sent
+        under what W&B has since refused."""
         # Requests refused for concurrency go before new ones: they have waited longest.
         self.requeued: deque[_Waiter] = deque()
         self.waiting: deque[_Waiter] = deque()
@@ -398,6 +402,7 @@ class _Pool:
         slot._active = True
         slot.position = self.active
         slot._window = self.window
+        slot._epoch = self.refusals
 
     def _deactivate_locked(self, slot: Slot) -> None:
         if slot._active:
@@ -435,19 +440,25 @@ class _Pool:
                     self.release(waiter.slot)
 
     # -- learning ---------------------------------------------------------------------
-    def admitted(self, position: int | None = None) -> None:
+    def admitted(self, late: Slot | None = None) -> None:
         """A request was accepted: if the limit was what held requests back, raise it.
 
-        `position`: the in-flight count when its slot was granted, for a caller whose
-        report arrives late (a remote worker); None: the requests being sent now.
+        `late`: its slot, for a caller whose report arrives late (a remote worker): it is
+        judged by the in-flight count when the slot was taken up; None: the requests being
+        sent now.
         """
         with self.lock:
-            count = self.active if position is None else position
+            count = self.active if late is None else late.position
             # A late report counts what was granted, requests still on their way to W&B
             # (or already finished there) included: "accepted as the n-th" does not clear
             # the doubt a refusal as the n-th raised (or the limit would climb back to a
-            # level W&B refuses after every refusal); only a new, higher level counts.
-            if count > self.proven or (count == self.proven and position is None):
+            # level W&B refuses after every refusal); only a new, higher level counts, and
+            # only if it was sent after the latest refusal.
+            if late is None:
+                proves = count >= self.proven
+            else:
+                proves = count > self.proven and late._epoch == self.refusals
+            if proves:
                 self.proven, self.doubts = count, 0
             if count < self.window:
                 return  # demand, not the limit, decided how many were in flight
@@ -469,6 +480,7 @@ class _Pool:
         """W&B refused the request in `slot` for concurrency: fit the limit to it."""
         with self.lock:
             self._deactivate_locked(slot)  # it pauses, holding its slot, unseen by W&B
+            self.refusals += 1
             old, first = self.window, not self.learned
             # W&B sees requests in an order of its own (a thread runs late, a connection
             # opens slowly): the first taken up may arrive after seven others. So one
@@ -495,6 +507,7 @@ class _Pool:
         """Start from what `other` learned (a new pool for a scope W&B just stated)."""
         with other.lock:
             self.window, self.learned, self.proven = other.window, other.learned, other.proven
+            self.refusals = other.refusals  # its slots' epochs stay comparable here
 
     def adopt(self, old: _Pool) -> None:
         """Count `old`'s requests in flight and queued here: its only target joined this pool.
@@ -604,7 +617,7 @@ class Governor:
         granted: judge by the slot's position rather than the count now.
         """
         if self.adaptive:
-            self._pool.admitted(slot.position if late and slot is not None else None)
+            self._pool.current().admitted(_own(slot) if late else None)
 
     def grows(self, slot: SlotHandle) -> bool:
         """Whether W&B accepting the request in `slot` raises the limit at once.
