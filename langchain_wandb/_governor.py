@@ -151,21 +151,40 @@ class ConcurrencyLimitTimeout(Exception):  # noqa: N818 - reads as what happened
         """Seconds the request spent waiting for a slot (and backing off after refusals)."""
         self.blamed = queued and snapshot.known
         """Whether a limit W&B showed or the user set is what the request waited for."""
+        self.situation = _situation(snapshot, queued=queued)
+        """What the governor did with the request, for a plain (unblamed) timeout."""
         if not self.blamed:
+            unknown = "" if snapshot.known else " (no W&B concurrency limit is known)"
             super().__init__(
                 f"The request's timeout ran out after {waited:.1f} s with {snapshot.in_flight}"
-                " requests in flight to this model and none refused for concurrency (no "
-                "W&B concurrency limit is known): W&B did not answer in time."
+                f" requests in flight to this model; {self.situation}{unknown}: W&B did not "
+                "answer in time."
             )
             return
-        limit = "no limit" if snapshot.limit is None else f"limit {snapshot.limit}"
-        kind = "learned from W&B's 429s" if snapshot.learned else "set"
         super().__init__(
-            f"Waited {waited:.1f} s for a free W&B Inference concurrency slot ({limit} "
-            f"in flight, {kind}; {snapshot.in_flight} in flight, {snapshot.queued} queued) "
+            f"Waited {waited:.1f} s for a free W&B Inference concurrency slot "
+            f"({_limit(snapshot)}; {snapshot.in_flight} in flight, {snapshot.queued} queued) "
             "and the request's timeout ran out. Raise `timeout`, send fewer requests at "
             "once, or ask W&B for a higher concurrency limit."
         )
+
+
+def _limit(snapshot: ConcurrencySnapshot) -> str:
+    limit = "no limit" if snapshot.limit is None else f"limit {snapshot.limit}"
+    kind = "learned from W&B's 429s" if snapshot.learned else "set"
+    return f"{limit} in flight, {kind}"
+
+
+def _situation(snapshot: ConcurrencySnapshot, *, queued: bool) -> str:
+    """Why a timeout is not the concurrency limit's doing, truthfully for each case."""
+    if snapshot.known:  # (and not queued: else the limit is blamed)
+        return f"it did not wait for a slot ({_limit(snapshot)})"
+    if queued:
+        return (
+            f"it waited for a slot under our starting guess of {snapshot.limit} in flight, "
+            "and W&B has refused none for concurrency"
+        )
+    return "none refused for concurrency"
 
 
 @runtime_checkable
