@@ -290,8 +290,9 @@ def test_a_plain_timeout_says_what_held_the_request(
 
 def test_the_typed_plain_timeout_repeats_what_held_the_request() -> None:
     """Before: "none refused for concurrency" although W&B had refused some."""
+    from langchain_wandb._errors import StreamTimeoutError
     from langchain_wandb._governor import ConcurrencyLimitTimeout, ConcurrencySnapshot
-    from langchain_wandb._sdk_errors import StreamTimeoutError, _classified
+    from langchain_wandb._sdk_errors import _classified
 
     snapshot = ConcurrencySnapshot(limit=4, in_flight=2, queued=0, cap=None, learned=True)
     typed = _classified(
