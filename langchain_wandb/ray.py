@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 import threading
@@ -53,7 +54,9 @@ if TYPE_CHECKING:
 
     from langchain_wandb.chat_models import ChatWandbInference
 
-__all__ = ["RayGovernorBackend", "WandbChatPredictor"]
+__all__ = ["GovernorActorGoneError", "RayGovernorBackend", "WandbChatPredictor"]
+
+logger = logging.getLogger("langchain_wandb")
 
 DEFAULT_ACTOR_NAME = "langchain-wandb-governor"
 DEFAULT_NAMESPACE = "langchain_wandb"
@@ -207,14 +210,19 @@ class _GovernorActor:
 
 
 # -- the backend, in each worker --------------------------------------------------------
+class GovernorActorGoneError(RuntimeError):
+    """The governor actor was killed (or died) while this process still used it."""
+
+
 class _Process:
     """The identity of this process as a lease owner, and its heartbeat threads (per actor)."""
 
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.owner = f"{uuid.uuid4().hex}-{self.pid}"
-        self.actors: dict[tuple[str, str], tuple[Any, str | None]] = {}
-        """Actor handles by (name, namespace), with the Ray session they belong to."""
+        self.actors: dict[tuple[str, str], tuple[Any, str | None, threading.Event]] = {}
+        """Actor handles by (name, namespace), with the Ray session they belong to and
+        what stops their heartbeat."""
         self.lock = threading.Lock()
 
 
@@ -293,29 +301,36 @@ class RayGovernorBackend:
 
     def governor(self, target: Target, *, cap: int | None, adaptive: bool) -> RayGovernor:
         """The handle admitting requests to `target` through the shared actor."""
-        # The in-process pool where this process's requests wait their turn to ask.
-        turns = Target(
-            f"ray-actor:{self.namespace}/{self.name}:{target.base_url}",
-            target.key,
-            target.project,
-            target.model,
-        )
-        gate = IN_PROCESS.governor(turns, cap=self.max_waiting, adaptive=False)
-        return RayGovernor(self._actor(), target, cap, adaptive, gate)
+        return RayGovernor(self, self._actor(), target, cap, adaptive)
 
     def actor(self) -> Any:
         """The governor actor's handle (created, detached, if it does not exist yet)."""
         return self._actor()
 
     def shutdown(self) -> None:
-        """Kill the governor actor (it is detached: it outlives jobs until killed)."""
+        """Kill the governor actor (it is detached: it outlives jobs until killed).
+
+        Slots it leased are gone with it. This process forgets its handle (its next
+        request starts a new actor). Other processes still hold theirs: each one's next
+        request to the killed actor raises `GovernorActorGoneError` (its waiting requests
+        too, at once), and the request after that looks the actor up again, starting a
+        new one (with nothing learned) if none exists. Shut down when no worker sends.
+        """
         try:
             actor = ray.get_actor(self.name, namespace=self.namespace)
         except ValueError:
             return
         ray.kill(actor)
-        with _here().lock:
-            _here().actors.pop((self.name, self.namespace), None)
+        self._forget(None)
+
+    def _forget(self, actor: Any) -> None:
+        """Drop this process's handle (only if it is `actor`, unless None) and its heartbeat."""
+        process = _here()
+        with process.lock:
+            found = process.actors.get((self.name, self.namespace))
+            if found is not None and (actor is None or found[0] is actor):
+                del process.actors[(self.name, self.namespace)]
+                found[2].set()
 
     def _actor(self) -> Any:
         # A handle of an earlier Ray session (ray.shutdown(), then ray.init()) is dead.
@@ -324,6 +339,8 @@ class RayGovernorBackend:
         found = process.actors.get(key)
         if found is not None and found[1] == _session():
             return found[0]
+        if found is not None:
+            found[2].set()  # its session is over
         with process.lock:
             found = process.actors.get(key)
             if found is not None and found[1] == _session():
@@ -342,23 +359,42 @@ class RayGovernorBackend:
                     .remote(self.lease_ttl)
                 )
                 session = _session()  # connected now: creating the actor connects Ray
-                process.actors[key] = (actor, session)
-                _start_heartbeat(actor, process.owner, self.lease_ttl / 4, session)
+                stop = _start_heartbeat(actor, process.owner, self.lease_ttl / 4, session)
+                process.actors[key] = (actor, session, stop)
         return actor
 
 
-def _start_heartbeat(actor: Any, owner: str, every: float, session: str | None) -> None:
-    # It stops with its Ray session: a call on a handle of a session that was shut down
-    # makes Ray terminate the whole process a minute later ("Failed to connect to GCS").
+def _start_heartbeat(actor: Any, owner: str, every: float, session: str | None) -> threading.Event:
+    """Beat every `every` s until the returned event is set or the Ray session changes.
+
+    A call on a handle of a session that was shut down makes Ray terminate the whole
+    process a minute later ("Failed to connect to GCS"), hence the session check. An
+    error sending one beat (a GCS hiccup) must not end the beating: the actor would take
+    back the slots of a live process. It is logged once per run of failures.
+    """
+    stop = threading.Event()
+
     def beat() -> None:
-        while _session() == session:
+        failing = False
+        while _session() == session and not stop.is_set():
             try:
                 actor.heartbeat.remote(owner)
-            except Exception:
-                return
-            time.sleep(every)
+            except Exception as error:
+                if not failing:
+                    logger.warning(
+                        "W&B concurrency governor: a lease heartbeat failed (%s: %s); "
+                        "retrying every %g s",
+                        type(error).__name__,
+                        error,
+                        every,
+                    )
+                failing = True
+            else:
+                failing = False
+            stop.wait(every)
 
     threading.Thread(target=beat, name="langchain-wandb-lease-heartbeat", daemon=True).start()
+    return stop
 
 
 class RaySlot:
@@ -404,32 +440,46 @@ class RaySlot:
 class RayGovernor:
     """A worker's handle on the shared pool of one target (the `GovernorHandle` protocol).
 
-    At most `gate.cap` of this process's requests for the target wait at the actor at
-    once; the others wait in this process, in order (`gate`, an in-process governor), so
+    At most `backend.max_waiting` of this process's requests for the target wait at the
+    actor at once; the others wait in this process, in order (`gate`, an in-process governor), so
     that a burst of thousands of requests does not send thousands of calls to the actor
     at once (each costs the actor about a millisecond, and slows every grant behind it).
     A request queueing again after a 429 goes straight to the actor, ahead of new ones.
     """
 
-    __slots__ = ("actor", "adaptive", "cap", "gate", "target")
+    __slots__ = ("actor", "adaptive", "backend", "cap", "gate", "target")
 
     def __init__(
         self,
+        backend: RayGovernorBackend,
         actor: Any,
         target: Target,
         cap: int | None,
         adaptive: bool,
-        gate: Governor | None = None,
     ) -> None:
-        """Lease slots for `target` from `actor` under this cap and adaptivity.
-
-        `gate`: bounds this process's requests waiting at the actor (None: no bound).
-        """
+        """Lease slots for `target` from `backend`'s `actor` under this cap and adaptivity."""
+        self.backend = backend
         self.actor = actor
         self.target = target
         self.cap = cap
         self.adaptive = adaptive
-        self.gate = gate
+        # The in-process pool where this process's requests wait their turn to ask.
+        turns = Target(
+            f"ray-actor:{backend.namespace}/{backend.name}:{target.base_url}",
+            target.key,
+            target.project,
+            target.model,
+        )
+        self.gate = IN_PROCESS.governor(turns, cap=backend.max_waiting, adaptive=False)
+
+    def _gone(self, error: BaseException) -> GovernorActorGoneError:
+        self.backend._forget(self.actor)  # the next request looks the actor up again
+        return GovernorActorGoneError(
+            f"The W&B concurrency governor actor {self.backend.name!r} is gone (killed by "
+            "RayGovernorBackend.shutdown() in some process, by ray.kill, or it died); this "
+            "request was not sent. The next request looks the actor up again, starting a "
+            f"new one (with nothing learned) if none exists. Ray said: {type(error).__name__}"
+        )
 
     def _request(self, deadline: float, previous: SlotHandle | None) -> tuple[str, Any]:
         prior, scope = None, None
@@ -457,7 +507,7 @@ class RayGovernor:
         return None if got is None else RaySlot(self, ticket, *got)
 
     def _gate(self, previous: SlotHandle | None) -> Governor | None:
-        return self.gate if previous is None else None
+        return self.gate if previous is None else None  # a requeue goes ahead of new ones
 
     def acquire(self, deadline: float, *, previous: SlotHandle | None = None) -> RaySlot | None:
         """Block until the actor grants a slot or `deadline` passes (None)."""
@@ -469,6 +519,8 @@ class RayGovernor:
             ticket, ref = self._request(deadline, previous)
             try:
                 return self._slot(ticket, ray.get(ref))
+            except ray.exceptions.RayActorError as error:
+                raise self._gone(error) from error
             except BaseException:
                 self.actor.cancel.remote(ticket)
                 raise
@@ -488,6 +540,8 @@ class RayGovernor:
             ticket, ref = self._request(deadline, previous)
             try:
                 return self._slot(ticket, await ref)
+            except ray.exceptions.RayActorError as error:
+                raise self._gone(error) from error
             except BaseException:
                 self.actor.cancel.remote(ticket)
                 raise

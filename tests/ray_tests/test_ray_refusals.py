@@ -31,11 +31,11 @@ def test_a_refusal_is_sent_without_waiting_and_repeated_with_the_requeue() -> No
     worker's event loop for a round trip per 429."""
     import math
 
-    from langchain_wandb.ray import RayGovernor, RaySlot
+    from langchain_wandb.ray import RayGovernor, RayGovernorBackend, RaySlot
 
     actor = _Actor()
     target = Target("http://refusal.test/v1", "fp", "team/p", "m")
-    governor = RayGovernor(actor, target, None, True)
+    governor = RayGovernor(RayGovernorBackend(), actor, target, None, True)
     slot = RaySlot(governor, "t1", 8, False)
     governor.refused(slot, "user")
     assert [name for name, _, _ in actor.calls] == ["refused"]
@@ -47,10 +47,12 @@ def test_a_refusal_is_sent_without_waiting_and_repeated_with_the_requeue() -> No
 def test_a_requeue_without_a_refusal_states_no_scope() -> None:
     import math
 
-    from langchain_wandb.ray import RayGovernor, RaySlot
+    from langchain_wandb.ray import RayGovernor, RayGovernorBackend, RaySlot
 
     actor = _Actor()
-    governor = RayGovernor(actor, Target("http://r.test/v1", "fp", None, "m"), 2, False)
+    governor = RayGovernor(
+        RayGovernorBackend(), actor, Target("http://r.test/v1", "fp", None, "m"), 2, False
+    )
     slot = RaySlot(governor, "t1", 1, False)
     governor.refused(slot, "project")  # not adaptive: nothing to learn, nothing sent
     governor._request(math.inf, slot)
@@ -58,10 +60,12 @@ def test_a_requeue_without_a_refusal_states_no_scope() -> None:
 
 
 def test_an_acceptance_that_raises_no_limit_travels_with_the_release() -> None:
-    from langchain_wandb.ray import RayGovernor, RaySlot
+    from langchain_wandb.ray import RayGovernor, RayGovernorBackend, RaySlot
 
     actor = _Actor()
-    governor = RayGovernor(actor, Target("http://a.test/v1", "fp", None, "m"), None, True)
+    governor = RayGovernor(
+        RayGovernorBackend(), actor, Target("http://a.test/v1", "fp", None, "m"), None, True
+    )
     quiet = RaySlot(governor, "quiet", 3, False, grows=False)
     governor.admitted(quiet)
     quiet.release()
