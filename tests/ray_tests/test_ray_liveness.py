@@ -88,3 +88,51 @@ def test_a_process_told_the_actor_was_shut_down_elsewhere_gets_a_clear_error(
         assert ray.get(holder.take_or_say.remote(backend, shared), timeout=60) == ("ok", "")
     finally:
         ray.kill(holder)
+
+
+def test_a_killed_actor_fails_waiting_and_new_requests_alike(backend: Any) -> None:
+    import asyncio
+
+    import ray
+
+    from langchain_wandb.ray import GovernorActorGoneError
+
+    shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
+    for wait in ("sync", "async"):
+        governor = backend.governor(shared, cap=1, adaptive=False)
+        held = governor.acquire(time.monotonic() + 30)
+        assert held is not None
+        ray.kill(backend.actor())  # not through shutdown(): this process keeps the handle
+        with pytest.raises(GovernorActorGoneError, match=backend.name):
+            if wait == "sync":
+                governor.acquire(time.monotonic() + 30)
+            else:
+                asyncio.run(governor.aacquire(time.monotonic() + 30))
+    # Looked up again: a new actor, empty.
+    assert backend.governor(shared, cap=1, adaptive=False).snapshot().in_flight == 0
+
+
+def test_a_request_waiting_in_the_process_for_its_turn_times_out_there(
+    ray_cluster: Any,
+) -> None:
+    import asyncio
+    import threading
+
+    from langchain_wandb.ray import RayGovernorBackend
+
+    backend = RayGovernorBackend(f"test-{uuid.uuid4().hex[:8]}", max_waiting=1)
+    try:
+        governor = backend.governor(
+            Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", None, "m"), cap=1, adaptive=False
+        )
+        held = governor.acquire(time.monotonic() + 30)
+        assert held is not None
+        at_actor = threading.Thread(target=governor.acquire, args=(time.monotonic() + 3,))
+        at_actor.start()  # takes the one turn at the actor, then times out there
+        time.sleep(0.5)
+        assert governor.acquire(time.monotonic() + 0.2) is None
+        assert asyncio.run(governor.aacquire(time.monotonic() + 0.2)) is None
+        at_actor.join(10)
+        held.release()
+    finally:
+        backend.shutdown()
