@@ -18,6 +18,10 @@ others FIFO, and (when adaptive) learns the limit:
   least 1; 429s from requests sent under an older, higher limit change nothing.
   The refused request keeps its slot through a short pause (so a limit of one is not
   hammered), then queues again ahead of new requests;
+- one refusal below the most requests W&B has accepted at once is taken for W&B's
+  bookkeeping lagging (the limit climbs straight back); two in a row lower that level.
+  A remote worker's late report of an acceptance does not clear such a doubt (it
+  counts requests on their way to or from W&B);
 - after that, every `max(32, 8 x limit)` requests admitted while the limit was full, it
   tries one more.
 
@@ -147,21 +151,40 @@ class ConcurrencyLimitTimeout(Exception):  # noqa: N818 - reads as what happened
         """Seconds the request spent waiting for a slot (and backing off after refusals)."""
         self.blamed = queued and snapshot.known
         """Whether a limit W&B showed or the user set is what the request waited for."""
+        self.situation = _situation(snapshot, queued=queued)
+        """What the governor did with the request, for a plain (unblamed) timeout."""
         if not self.blamed:
+            unknown = "" if snapshot.known else " (no W&B concurrency limit is known)"
             super().__init__(
                 f"The request's timeout ran out after {waited:.1f} s with {snapshot.in_flight}"
-                " requests in flight to this model and none refused for concurrency (no "
-                "W&B concurrency limit is known): W&B did not answer in time."
+                f" requests in flight to this model; {self.situation}{unknown}: W&B did not "
+                "answer in time."
             )
             return
-        limit = "no limit" if snapshot.limit is None else f"limit {snapshot.limit}"
-        kind = "learned from W&B's 429s" if snapshot.learned else "set"
         super().__init__(
-            f"Waited {waited:.1f} s for a free W&B Inference concurrency slot ({limit} "
-            f"in flight, {kind}; {snapshot.in_flight} in flight, {snapshot.queued} queued) "
+            f"Waited {waited:.1f} s for a free W&B Inference concurrency slot "
+            f"({_limit(snapshot)}; {snapshot.in_flight} in flight, {snapshot.queued} queued) "
             "and the request's timeout ran out. Raise `timeout`, send fewer requests at "
             "once, or ask W&B for a higher concurrency limit."
         )
+
+
+def _limit(snapshot: ConcurrencySnapshot) -> str:
+    limit = "no limit" if snapshot.limit is None else f"limit {snapshot.limit}"
+    kind = "learned from W&B's 429s" if snapshot.learned else "set"
+    return f"{limit} in flight, {kind}"
+
+
+def _situation(snapshot: ConcurrencySnapshot, *, queued: bool) -> str:
+    """Why a timeout is not the concurrency limit's doing, truthfully for each case."""
+    if snapshot.known:  # (and not queued: else the limit is blamed)
+        return f"it did not wait for a slot ({_limit(snapshot)})"
+    if queued:
+        return (
+            f"it waited for a slot under our starting guess of {snapshot.limit} in flight, "
+            "and W&B has refused none for concurrency"
+        )
+    return "none refused for concurrency"
 
 
 @runtime_checkable
@@ -217,7 +240,7 @@ class GovernorBackend(Protocol):
 class Slot:
     """Permission to have one request in flight; free it with `release()` (idempotent)."""
 
-    __slots__ = ("_active", "_pool", "_released", "_window", "position", "queued")
+    __slots__ = ("_active", "_epoch", "_pool", "_released", "_window", "position", "queued")
 
     def __init__(self, pool: _Pool, position: int, *, queued: bool = False) -> None:
         """A slot of `pool`, granted as the `position`-th request in flight."""
@@ -225,6 +248,7 @@ class Slot:
         self._released = False
         self._active = False
         self._window = pool.window
+        self._epoch = pool.refusals
         self.position = position
         """How many requests were being sent (this one included) when its request took
         it up: W&B sees requests in the order they are sent, not the order slots were
@@ -285,6 +309,9 @@ class _Pool:
         # climbs straight back to the proven level. Two in a row make the drop real.
         self.proven = 0
         self.doubts = 0
+        self.refusals = 0
+        """Concurrency refusals so far: a slot taken up before the latest one was sent
+        under what W&B has since refused."""
         # Requests refused for concurrency go before new ones: they have waited longest.
         self.requeued: deque[_Waiter] = deque()
         self.waiting: deque[_Waiter] = deque()
@@ -394,6 +421,7 @@ class _Pool:
         slot._active = True
         slot.position = self.active
         slot._window = self.window
+        slot._epoch = self.refusals
 
     def _deactivate_locked(self, slot: Slot) -> None:
         if slot._active:
@@ -431,15 +459,25 @@ class _Pool:
                     self.release(waiter.slot)
 
     # -- learning ---------------------------------------------------------------------
-    def admitted(self, position: int | None = None) -> None:
+    def admitted(self, late: Slot | None = None) -> None:
         """A request was accepted: if the limit was what held requests back, raise it.
 
-        `position`: the in-flight count when its slot was granted, for a caller whose
-        report arrives late (a remote worker); None: the requests being sent now.
+        `late`: its slot, for a caller whose report arrives late (a remote worker): it is
+        judged by the in-flight count when the slot was taken up; None: the requests being
+        sent now.
         """
         with self.lock:
-            count = self.active if position is None else position
-            if count >= self.proven:
+            count = self.active if late is None else late.position
+            # A late report counts what was granted, requests still on their way to W&B
+            # (or already finished there) included: "accepted as the n-th" does not clear
+            # the doubt a refusal as the n-th raised (or the limit would climb back to a
+            # level W&B refuses after every refusal); only a new, higher level counts, and
+            # only if it was sent after the latest refusal.
+            if late is None:
+                proves = count >= self.proven
+            else:
+                proves = count > self.proven and late._epoch == self.refusals
+            if proves:
                 self.proven, self.doubts = count, 0
             if count < self.window:
                 return  # demand, not the limit, decided how many were in flight
@@ -461,6 +499,7 @@ class _Pool:
         """W&B refused the request in `slot` for concurrency: fit the limit to it."""
         with self.lock:
             self._deactivate_locked(slot)  # it pauses, holding its slot, unseen by W&B
+            self.refusals += 1
             old, first = self.window, not self.learned
             # W&B sees requests in an order of its own (a thread runs late, a connection
             # opens slowly): the first taken up may arrive after seven others. So one
@@ -487,6 +526,7 @@ class _Pool:
         """Start from what `other` learned (a new pool for a scope W&B just stated)."""
         with other.lock:
             self.window, self.learned, self.proven = other.window, other.learned, other.proven
+            self.refusals = other.refusals  # its slots' epochs stay comparable here
 
     def adopt(self, old: _Pool) -> None:
         """Count `old`'s requests in flight and queued here: its only target joined this pool.
@@ -596,7 +636,20 @@ class Governor:
         granted: judge by the slot's position rather than the count now.
         """
         if self.adaptive:
-            self._pool.admitted(slot.position if late and slot is not None else None)
+            self._pool.current().admitted(_own(slot) if late else None)
+
+    def grows(self, slot: SlotHandle) -> bool:
+        """Whether W&B accepting the request in `slot` raises the limit at once.
+
+        Otherwise its report only counts toward the next probe (or toward nothing), so a
+        remote worker may send it late, with the slot's release, sparing a message.
+        """
+        if not self.adaptive:
+            return False
+        pool = self._pool
+        with pool.lock:
+            full = slot.position >= pool.window
+            return full and (not pool.learned or pool.window < pool.proven)
 
     def refused(self, slot: SlotHandle, scope: Scope | None = None) -> None:
         """Report a concurrency 429 for the request in `slot` (which it keeps).

@@ -431,8 +431,8 @@ def _classified(
         # is ours, and a server that does not answer is a timeout.
         return StreamTimeoutError(
             f"The W&B request ran past its total timeout of {timeout:g} s before an answer "
-            f"began ({error.in_flight} requests to {model!r} in flight, none refused for "
-            "concurrency). Raise `timeout` if W&B is slow to answer."
+            f"began ({error.in_flight} requests to {model!r} in flight; {error.situation}). "
+            "Raise `timeout` if W&B is slow to answer."
         )
     if isinstance(error, ConcurrencyLimitTimeout):
         refusal = error.__cause__

@@ -28,20 +28,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 import threading
 import time
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ray
 
 from langchain_wandb._governor import (
     IN_PROCESS,
     ConcurrencySnapshot,
+    Governor,
     Scope,
+    Slot,
     SlotHandle,
     Target,
 )
@@ -51,22 +54,32 @@ if TYPE_CHECKING:
 
     from langchain_wandb.chat_models import ChatWandbInference
 
-__all__ = ["RayGovernorBackend", "WandbChatPredictor"]
+__all__ = ["GovernorActorGoneError", "RayGovernorBackend", "WandbChatPredictor"]
+
+logger = logging.getLogger("langchain_wandb")
 
 DEFAULT_ACTOR_NAME = "langchain-wandb-governor"
 DEFAULT_NAMESPACE = "langchain_wandb"
 
 
 # -- the actor ---------------------------------------------------------------------------
+class _Lease(NamedTuple):
+    owner: str
+    slot: Slot
+    governor: Governor
+
+
 class _GovernorActor:
     """Holds the in-process governor for every worker; leases slots to owners (processes)."""
 
     def __init__(self, lease_ttl: float) -> None:
         self.lease_ttl = lease_ttl
-        self.leases: dict[str, tuple[str, SlotHandle]] = {}
+        self.leases: dict[str, _Lease] = {}
         self.waiting: dict[str, tuple[str, asyncio.Task[Any]]] = {}
         """Tickets queued for a slot: (owner, the waiting task)."""
         self.cancelled: set[str] = set()
+        self.judged: set[str] = set()
+        """Leases whose refusal was applied (its report and its requeue both carry it)."""
         self.seen: dict[str, float] = {}
         self.reaper: asyncio.Task[None] | None = None
 
@@ -80,17 +93,25 @@ class _GovernorActor:
         adaptive: bool,
         seconds: float | None,
         previous: str | None,
-    ) -> tuple[int, bool] | None:
-        """A slot for `target` within `seconds` (None: no limit): (position, queued), or None.
+        scope: Scope | None = None,
+    ) -> tuple[int, bool, bool] | None:
+        """A slot for `target` within `seconds` (None: no limit), or None.
 
-        `previous`: the ticket of this request's refused lease, freed as it queues again.
+        Returns (position, queued, grows): `grows` says whether W&B accepting the
+        request would raise the limit at once (report it now) or not (report it with the
+        release). `previous`: the ticket of this request's refused lease, freed as it
+        queues again. Its refusal (with the `scope` W&B stated) is applied here if its
+        report, sent without waiting, has not landed yet.
         """
         self._saw(owner)
         old = self.leases.pop(previous, None) if previous is not None else None
+        if old is not None and previous is not None:
+            self._judge(previous, old, scope)
+            self.judged.discard(previous)
         if ticket in self.cancelled:
             self.cancelled.discard(ticket)
             if old is not None:
-                old[1].release()
+                old.slot.release()
             return None
         governor = IN_PROCESS.governor(target, cap=cap, adaptive=adaptive)
         deadline = math.inf if seconds is None else time.monotonic() + seconds
@@ -98,21 +119,27 @@ class _GovernorActor:
         assert task is not None
         self.waiting[ticket] = (owner, task)
         try:
-            slot = await governor.aacquire(deadline, previous=None if old is None else old[1])
+            slot = await governor.aacquire(deadline, previous=None if old is None else old.slot)
         except asyncio.CancelledError:
             return None
         finally:
             self.waiting.pop(ticket, None)
         if slot is None:
             return None
-        self.leases[ticket] = (owner, slot)
-        return slot.position, slot.queued
+        self.leases[ticket] = _Lease(owner, slot, governor)
+        return slot.position, slot.queued, governor.grows(slot)
 
-    def release(self, ticket: str) -> None:
-        """Free the slot leased under `ticket` (unknown tickets: nothing)."""
+    def release(self, ticket: str, admitted: bool = False) -> None:
+        """Free the slot leased under `ticket` (unknown tickets: nothing).
+
+        `admitted`: W&B accepted its request, reported only now (it raised no limit).
+        """
         lease = self.leases.pop(ticket, None)
+        self.judged.discard(ticket)
         if lease is not None:
-            lease[1].release()
+            if admitted:
+                lease.governor.admitted(lease.slot, late=True)
+            lease.slot.release()
 
     def cancel(self, ticket: str) -> None:
         """The caller stopped waiting: drop the wait, or free the slot if it was granted."""
@@ -124,20 +151,24 @@ class _GovernorActor:
         else:
             self.cancelled.add(ticket)  # the acquire has not started yet
 
-    def admitted(self, ticket: str, target: Target, cap: int | None, adaptive: bool) -> None:
+    def admitted(self, ticket: str) -> None:
         """W&B accepted the request leased under `ticket`."""
         lease = self.leases.get(ticket)
         if lease is not None:
-            governor = IN_PROCESS.governor(target, cap=cap, adaptive=adaptive)
-            governor.admitted(lease[1], late=True)
+            lease.governor.admitted(lease.slot, late=True)
 
-    def refused(
-        self, ticket: str, target: Target, cap: int | None, adaptive: bool, scope: Scope | None
-    ) -> None:
+    def refused(self, ticket: str, scope: Scope | None) -> None:
         """W&B refused the request leased under `ticket` for concurrency."""
         lease = self.leases.get(ticket)
         if lease is not None:
-            IN_PROCESS.governor(target, cap=cap, adaptive=adaptive).refused(lease[1], scope)
+            self._judge(ticket, lease, scope)
+
+    def _judge(self, ticket: str, lease: _Lease, scope: Scope | None) -> None:
+        # Once per lease: the report and the requeue both carry the refusal (whichever
+        # lands first applies it); counted twice, one 429 would read as two in a row.
+        if ticket not in self.judged:
+            self.judged.add(ticket)
+            lease.governor.refused(lease.slot, scope)
 
     def snapshot(self, target: Target, cap: int | None, adaptive: bool) -> ConcurrencySnapshot:
         """The shared pool's state."""
@@ -149,7 +180,7 @@ class _GovernorActor:
 
     def leases_of(self, owner: str) -> int:
         """How many slots `owner` holds (for tests and diagnostics)."""
-        return sum(1 for lease_owner, _ in self.leases.values() if lease_owner == owner)
+        return sum(1 for lease in self.leases.values() if lease.owner == owner)
 
     def _saw(self, owner: str) -> None:
         self.seen[owner] = time.monotonic()
@@ -168,8 +199,8 @@ class _GovernorActor:
         for owner in dead:
             del self.seen[owner]
         gone = set(dead)
-        for ticket, (owner, _) in list(self.leases.items()):
-            if owner in gone:
+        for ticket, lease in list(self.leases.items()):
+            if lease.owner in gone:
                 self.release(ticket)
         # Its queued requests too: granted later, their slots would be held by nobody.
         for owner, task in list(self.waiting.values()):
@@ -179,14 +210,19 @@ class _GovernorActor:
 
 
 # -- the backend, in each worker --------------------------------------------------------
+class GovernorActorGoneError(RuntimeError):
+    """The governor actor was killed (or died) while this process still used it."""
+
+
 class _Process:
     """The identity of this process as a lease owner, and its heartbeat threads (per actor)."""
 
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.owner = f"{uuid.uuid4().hex}-{self.pid}"
-        self.actors: dict[tuple[str, str], tuple[Any, str | None]] = {}
-        """Actor handles by (name, namespace), with the Ray session they belong to."""
+        self.actors: dict[tuple[str, str], tuple[Any, str | None, threading.Event]] = {}
+        """Actor handles by (name, namespace), with the Ray session they belong to and
+        what stops their heartbeat."""
         self.lock = threading.Lock()
 
 
@@ -220,6 +256,7 @@ class RayGovernorBackend:
         *,
         namespace: str = DEFAULT_NAMESPACE,
         lease_ttl: float = 30.0,
+        max_waiting: int = 8,
     ) -> None:
         """Configure the backend.
 
@@ -228,14 +265,21 @@ class RayGovernorBackend:
             namespace: The Ray namespace the actor lives in.
             lease_ttl: Seconds after a process's last heartbeat (sent every
                 `lease_ttl / 4` s) before the actor takes back its slots.
+            max_waiting: Requests of one process (per model and project) waiting at the
+                actor at once; the others wait in the process, in order. The actor
+                grants that many at once; each waiting request costs it a call.
 
         """
         if not lease_ttl > 0:
             msg = f"lease_ttl must be positive, got {lease_ttl!r}"
             raise ValueError(msg)
+        if isinstance(max_waiting, bool) or not isinstance(max_waiting, int) or max_waiting < 1:
+            msg = f"max_waiting must be a positive integer, got {max_waiting!r}"
+            raise ValueError(msg)
         self.name = name
         self.namespace = namespace
         self.lease_ttl = lease_ttl
+        self.max_waiting = max_waiting
 
     def __repr__(self) -> str:
         """Name, namespace and TTL."""
@@ -257,21 +301,36 @@ class RayGovernorBackend:
 
     def governor(self, target: Target, *, cap: int | None, adaptive: bool) -> RayGovernor:
         """The handle admitting requests to `target` through the shared actor."""
-        return RayGovernor(self._actor(), target, cap, adaptive)
+        return RayGovernor(self, self._actor(), target, cap, adaptive)
 
     def actor(self) -> Any:
         """The governor actor's handle (created, detached, if it does not exist yet)."""
         return self._actor()
 
     def shutdown(self) -> None:
-        """Kill the governor actor (it is detached: it outlives jobs until killed)."""
+        """Kill the governor actor (it is detached: it outlives jobs until killed).
+
+        Slots it leased are gone with it. This process forgets its handle (its next
+        request starts a new actor). Other processes still hold theirs: each one's next
+        request to the killed actor raises `GovernorActorGoneError` (its waiting requests
+        too, at once), and the request after that looks the actor up again, starting a
+        new one (with nothing learned) if none exists. Shut down when no worker sends.
+        """
         try:
             actor = ray.get_actor(self.name, namespace=self.namespace)
         except ValueError:
             return
         ray.kill(actor)
-        with _here().lock:
-            _here().actors.pop((self.name, self.namespace), None)
+        self._forget(None)
+
+    def _forget(self, actor: Any) -> None:
+        """Drop this process's handle (only if it is `actor`, unless None) and its heartbeat."""
+        process = _here()
+        with process.lock:
+            found = process.actors.get((self.name, self.namespace))
+            if found is not None and (actor is None or found[0] is actor):
+                del process.actors[(self.name, self.namespace)]
+                found[2].set()
 
     def _actor(self) -> Any:
         # A handle of an earlier Ray session (ray.shutdown(), then ray.init()) is dead.
@@ -280,6 +339,8 @@ class RayGovernorBackend:
         found = process.actors.get(key)
         if found is not None and found[1] == _session():
             return found[0]
+        if found is not None:
+            found[2].set()  # its session is over
         with process.lock:
             found = process.actors.get(key)
             if found is not None and found[1] == _session():
@@ -298,31 +359,61 @@ class RayGovernorBackend:
                     .remote(self.lease_ttl)
                 )
                 session = _session()  # connected now: creating the actor connects Ray
-                process.actors[key] = (actor, session)
-                _start_heartbeat(actor, process.owner, self.lease_ttl / 4, session)
+                stop = _start_heartbeat(actor, process.owner, self.lease_ttl / 4, session)
+                process.actors[key] = (actor, session, stop)
         return actor
 
 
-def _start_heartbeat(actor: Any, owner: str, every: float, session: str | None) -> None:
-    # It stops with its Ray session: a call on a handle of a session that was shut down
-    # makes Ray terminate the whole process a minute later ("Failed to connect to GCS").
+def _start_heartbeat(actor: Any, owner: str, every: float, session: str | None) -> threading.Event:
+    """Beat every `every` s until the returned event is set or the Ray session changes.
+
+    A call on a handle of a session that was shut down makes Ray terminate the whole
+    process a minute later ("Failed to connect to GCS"), hence the session check. An
+    error sending one beat (a GCS hiccup) must not end the beating: the actor would take
+    back the slots of a live process. It is logged once per run of failures.
+    """
+    stop = threading.Event()
+
     def beat() -> None:
-        while _session() == session:
+        failing = False
+        while _session() == session and not stop.is_set():
             try:
                 actor.heartbeat.remote(owner)
-            except Exception:
-                return
-            time.sleep(every)
+            except Exception as error:
+                if not failing:
+                    logger.warning(
+                        "W&B concurrency governor: a lease heartbeat failed (%s: %s); "
+                        "retrying every %g s",
+                        type(error).__name__,
+                        error,
+                        every,
+                    )
+                failing = True
+            else:
+                failing = False
+            stop.wait(every)
 
     threading.Thread(target=beat, name="langchain-wandb-lease-heartbeat", daemon=True).start()
+    return stop
 
 
 class RaySlot:
     """A slot leased from the governor actor; `release()` gives it back (idempotent)."""
 
-    __slots__ = ("_governor", "_released", "position", "queued", "ticket")
+    __slots__ = (
+        "_governor",
+        "_released",
+        "accepted",
+        "grows",
+        "position",
+        "queued",
+        "refusal",
+        "ticket",
+    )
 
-    def __init__(self, governor: RayGovernor, ticket: str, position: int, queued: bool) -> None:
+    def __init__(
+        self, governor: RayGovernor, ticket: str, position: int, queued: bool, grows: bool = True
+    ) -> None:
         """A lease named `ticket`, granted as the `position`-th request in flight."""
         self._governor = governor
         self._released = False
@@ -332,32 +423,72 @@ class RaySlot:
         """How many requests were in flight (this one included) when it was granted."""
         self.queued = queued
         """Whether the request waited in the queue for it."""
+        self.grows = grows
+        """Whether W&B accepting its request raises the limit at once (report it now)."""
+        self.accepted = False
+        """W&B accepted its request and the release will say so (`grows` was False)."""
+        self.refusal: tuple[Scope | None] | None = None
+        """The scope of the concurrency 429 reported for its request (in a 1-tuple), if any."""
 
     def release(self) -> None:
         """Give the slot back (one message to the actor, not awaited)."""
         if not self._released:
             self._released = True
-            self._governor.actor.release.remote(self.ticket)
+            self._governor.actor.release.remote(self.ticket, self.accepted)
 
 
 class RayGovernor:
-    """A worker's handle on the shared pool of one target (the `GovernorHandle` protocol)."""
+    """A worker's handle on the shared pool of one target (the `GovernorHandle` protocol).
 
-    __slots__ = ("actor", "adaptive", "cap", "target")
+    At most `backend.max_waiting` of this process's requests for the target wait at the
+    actor at once; the others wait in this process, in order (`gate`, an in-process governor), so
+    that a burst of thousands of requests does not send thousands of calls to the actor
+    at once (each costs the actor about a millisecond, and slows every grant behind it).
+    A request queueing again after a 429 goes straight to the actor, ahead of new ones.
+    """
 
-    def __init__(self, actor: Any, target: Target, cap: int | None, adaptive: bool) -> None:
-        """Lease slots for `target` from `actor` under this cap and adaptivity."""
+    __slots__ = ("actor", "adaptive", "backend", "cap", "gate", "target")
+
+    def __init__(
+        self,
+        backend: RayGovernorBackend,
+        actor: Any,
+        target: Target,
+        cap: int | None,
+        adaptive: bool,
+    ) -> None:
+        """Lease slots for `target` from `backend`'s `actor` under this cap and adaptivity."""
+        self.backend = backend
         self.actor = actor
         self.target = target
         self.cap = cap
         self.adaptive = adaptive
+        # The in-process pool where this process's requests wait their turn to ask.
+        turns = Target(
+            f"ray-actor:{backend.namespace}/{backend.name}:{target.base_url}",
+            target.key,
+            target.project,
+            target.model,
+        )
+        self.gate = IN_PROCESS.governor(turns, cap=backend.max_waiting, adaptive=False)
+
+    def _gone(self, error: BaseException) -> GovernorActorGoneError:
+        self.backend._forget(self.actor)  # the next request looks the actor up again
+        return GovernorActorGoneError(
+            f"The W&B concurrency governor actor {self.backend.name!r} is gone (killed by "
+            "RayGovernorBackend.shutdown() in some process, by ray.kill, or it died); this "
+            "request was not sent. The next request looks the actor up again, starting a "
+            f"new one (with nothing learned) if none exists. Ray said: {type(error).__name__}"
+        )
 
     def _request(self, deadline: float, previous: SlotHandle | None) -> tuple[str, Any]:
-        prior = None
+        prior, scope = None, None
         if previous is not None:
             assert isinstance(previous, RaySlot)
             previous._released = True  # the actor frees it as this request queues again
             prior = previous.ticket
+            if previous.refusal is not None:
+                scope = previous.refusal[0]
         ticket = uuid.uuid4().hex
         seconds = None if deadline == math.inf else max(deadline - time.monotonic(), 0.0)
         ref = self.actor.acquire.remote(
@@ -368,47 +499,86 @@ class RayGovernor:
             adaptive=self.adaptive,
             seconds=seconds,
             previous=prior,
+            scope=scope,
         )
         return ticket, ref
 
-    def _slot(self, ticket: str, got: tuple[int, bool] | None) -> RaySlot | None:
+    def _slot(self, ticket: str, got: tuple[int, bool, bool] | None) -> RaySlot | None:
         return None if got is None else RaySlot(self, ticket, *got)
+
+    def _gate(self, previous: SlotHandle | None) -> Governor | None:
+        return self.gate if previous is None else None  # a requeue goes ahead of new ones
 
     def acquire(self, deadline: float, *, previous: SlotHandle | None = None) -> RaySlot | None:
         """Block until the actor grants a slot or `deadline` passes (None)."""
-        ticket, ref = self._request(deadline, previous)
+        gate = self._gate(previous)
+        turn = None if gate is None else gate.acquire(deadline)
+        if gate is not None and turn is None:
+            return None
         try:
-            return self._slot(ticket, ray.get(ref))
-        except BaseException:
-            self.actor.cancel.remote(ticket)
-            raise
+            ticket, ref = self._request(deadline, previous)
+            try:
+                return self._slot(ticket, ray.get(ref))
+            except ray.exceptions.RayActorError as error:
+                raise self._gone(error) from error
+            except BaseException:
+                self.actor.cancel.remote(ticket)
+                raise
+        finally:
+            if turn is not None:
+                turn.release()
 
     async def aacquire(
         self, deadline: float, *, previous: SlotHandle | None = None
     ) -> RaySlot | None:
         """Async `acquire`; a cancelled wait is withdrawn (or its granted slot freed)."""
-        ticket, ref = self._request(deadline, previous)
+        gate = self._gate(previous)
+        turn = None if gate is None else await gate.aacquire(deadline)
+        if gate is not None and turn is None:
+            return None
         try:
-            return self._slot(ticket, await ref)
-        except BaseException:
-            self.actor.cancel.remote(ticket)
-            raise
+            ticket, ref = self._request(deadline, previous)
+            try:
+                return self._slot(ticket, await ref)
+            except ray.exceptions.RayActorError as error:
+                raise self._gone(error) from error
+            except BaseException:
+                self.actor.cancel.remote(ticket)
+                raise
+        finally:
+            if turn is not None:
+                turn.release()
 
     def admitted(self, slot: SlotHandle | None = None) -> None:
-        """Tell the actor W&B accepted the request in `slot` (not awaited)."""
+        """W&B accepted the request in `slot`: tell the actor now if that raises the limit.
+
+        Otherwise the release says so (one message per request fewer).
+        """
         if self.adaptive and isinstance(slot, RaySlot):
-            self.actor.admitted.remote(slot.ticket, self.target, self.cap, self.adaptive)
+            if slot.grows:
+                self.actor.admitted.remote(slot.ticket)
+            else:
+                slot.accepted = True
 
     def refused(self, slot: SlotHandle, scope: Scope | None = None) -> None:
-        """Tell the actor W&B refused the request in `slot` (awaited: it must land first)."""
+        """Tell the actor W&B refused the request in `slot` (not awaited).
+
+        Waiting would stall the worker's event loop, and every request on it, for a
+        round trip per 429. Messages to an async actor may run out of order, so the
+        request's requeue (`previous=slot`) carries the refusal again; the actor applies
+        whichever lands first.
+        """
         if self.adaptive:
             assert isinstance(slot, RaySlot)
-            ray.get(
-                self.actor.refused.remote(slot.ticket, self.target, self.cap, self.adaptive, scope)
-            )
+            slot.refusal = (scope,)
+            self.actor.refused.remote(slot.ticket, scope)
 
     def snapshot(self) -> ConcurrencySnapshot:
-        """The shared pool's state (one round trip)."""
+        """The shared pool's state (one round trip).
+
+        `queued` counts requests waiting at the actor, not those waiting in a process
+        for their turn to (see the class docstring).
+        """
         snapshot: ConcurrencySnapshot = ray.get(
             self.actor.snapshot.remote(self.target, self.cap, self.adaptive)
         )

@@ -145,6 +145,58 @@ def test_fifo_timeouts_cancellation_and_requeue_behave_as_in_process(backend: An
     assert governor.snapshot().in_flight == 0
 
 
+class Waiter:
+    """Takes one slot in a thread of its own, noting the order slots came in."""
+
+    def __init__(self, governor: Any, order: list[int], index: int) -> None:
+        import threading
+
+        self.thread = threading.Thread(target=self.run, args=(governor, order, index))
+        self.thread.start()
+
+    def run(self, governor: Any, order: list[int], index: int) -> None:
+        slot = governor.acquire(later(60.0))
+        assert slot is not None
+        order.append(index)
+        slot.release()
+
+
+def test_a_burst_waits_in_the_process_with_a_few_requests_at_the_actor(ray_cluster: Any) -> None:
+    """Before: every request of a burst sent its call to the actor at once (thousands of
+    calls, each about a millisecond of the actor's time, ahead of every grant)."""
+    from langchain_wandb.ray import RayGovernorBackend
+
+    backend = RayGovernorBackend(f"test-{uuid.uuid4().hex[:8]}", max_waiting=2)
+    try:
+        governor = backend.governor(target(), cap=1, adaptive=False)
+        held = governor.acquire(later())
+        assert held is not None
+        order: list[int] = []
+        waiters = []
+        for index in range(6):
+            waiters.append(Waiter(governor, order, index))
+            time.sleep(0.05)  # in this order
+        deadline = later(10.0)
+        while governor.snapshot().queued < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert governor.snapshot().queued == 2  # the other 4 wait in this process
+        held.release()
+        for waiter in waiters:
+            waiter.thread.join(60.0)
+        assert order == list(range(6))  # first come, first served
+    finally:
+        backend.shutdown()
+
+
+def test_max_waiting_must_be_a_positive_integer() -> None:
+    from langchain_wandb.ray import RayGovernorBackend
+
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="max_waiting must be a positive integer"):
+            RayGovernorBackend(max_waiting=bad)  # type: ignore[arg-type]
+
+
 def test_a_backend_pickles_to_its_names_and_keys_stay_masked(backend: Any) -> None:
     llm = ChatWandbInference(api_key=KEY, model=MODEL, governor_backend=backend)
     data = pickle.dumps(llm)

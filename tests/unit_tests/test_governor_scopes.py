@@ -261,3 +261,47 @@ def test_a_scope_that_keeps_the_targets_own_pool_keeps_its_count() -> None:
         assert slot is not None
         slot.release()
     assert governor.snapshot().in_flight == 0
+
+
+@pytest.mark.parametrize(
+    ("learned", "cap", "queued", "says", "never"),
+    [
+        # A limit W&B showed, but this request took a free slot: the limit did not hold it.
+        (True, None, False, "did not wait for a slot (limit 4 in flight, learned", "no W&B"),
+        (False, 4, False, "did not wait for a slot (limit 4 in flight, set", "no W&B"),
+        (False, None, False, "none refused for concurrency (no W&B concurrency limit", "waited"),
+        # Queued behind our starting guess only: no W&B limit to name, but it did wait.
+        (False, None, True, "waited for a slot under our starting guess of 4", "did not wait"),
+    ],
+)
+def test_a_plain_timeout_says_what_held_the_request(
+    learned: bool, cap: int | None, queued: bool, says: str, never: str
+) -> None:
+    """Before: "no W&B concurrency limit is known" even with a limit learned or set."""
+    from langchain_wandb._governor import ConcurrencyLimitTimeout, ConcurrencySnapshot
+
+    snapshot = ConcurrencySnapshot(limit=4, in_flight=2, queued=0, cap=cap, learned=learned)
+    timed_out = ConcurrencyLimitTimeout(snapshot, 3.0, queued=queued)
+    assert not timed_out.blamed
+    assert says in str(timed_out)
+    assert never not in str(timed_out)
+    assert says.partition(" (")[0] in timed_out.situation  # what the typed timeout repeats
+
+
+def test_the_typed_plain_timeout_repeats_what_held_the_request() -> None:
+    """Before: "none refused for concurrency" although W&B had refused some."""
+    from langchain_wandb._errors import StreamTimeoutError
+    from langchain_wandb._governor import ConcurrencyLimitTimeout, ConcurrencySnapshot
+    from langchain_wandb._sdk_errors import _classified
+
+    snapshot = ConcurrencySnapshot(limit=4, in_flight=2, queued=0, cap=None, learned=True)
+    typed = _classified(
+        ConcurrencyLimitTimeout(snapshot, 3.0, queued=False),
+        model="m",
+        secret="k",
+        timeout=3.0,
+        idle_timeout=3.0,
+    )
+    assert isinstance(typed, StreamTimeoutError)
+    assert "none refused" not in str(typed)
+    assert "did not wait for a slot (limit 4 in flight, learned" in str(typed)

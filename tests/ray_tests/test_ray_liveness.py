@@ -1,0 +1,138 @@
+"""A worker's heartbeat outlives transient errors; a killed actor is a clear error."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from langchain_wandb._governor import Target
+
+
+class _Flaky:
+    """An actor handle whose first heartbeats fail to send (a GCS hiccup)."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.beats = 0
+        self.heartbeat = self
+
+    def remote(self, owner: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("GCS unreachable for a moment")
+        self.beats += 1
+
+
+def test_the_heartbeat_survives_transient_errors(caplog: pytest.LogCaptureFixture) -> None:
+    """Before: the heartbeat thread ended at the first error, and the actor then reaped
+    the leases of a process still using them."""
+    from langchain_wandb.ray import _session, _start_heartbeat
+
+    flaky = _Flaky(failures=3)
+    with caplog.at_level(logging.WARNING, logger="langchain_wandb"):
+        stop = _start_heartbeat(flaky, "owner", 0.01, _session())
+        try:
+            deadline = time.monotonic() + 10.0
+            while flaky.beats < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            stop.set()
+    assert flaky.beats >= 3
+    warned = [r.getMessage() for r in caplog.records if "heartbeat" in r.getMessage()]
+    assert len(warned) == 1  # once per run of failures, not once per beat
+    assert "GCS unreachable" in warned[0]
+    beats = flaky.beats
+    time.sleep(0.1)
+    assert flaky.beats == beats  # stopped
+
+
+class Holder:
+    """A worker process with the actor's handle cached."""
+
+    def take(self, backend: Any, shared: Target) -> bool:
+        slot = backend.governor(shared, cap=None, adaptive=False).acquire(time.monotonic() + 30)
+        assert slot is not None
+        slot.release()
+        return True
+
+    def take_or_say(self, backend: Any, shared: Target) -> tuple[str, str]:
+        try:
+            self.take(backend, shared)
+        except Exception as error:
+            return type(error).__name__, str(error)
+        return "ok", ""
+
+
+def test_a_process_told_the_actor_was_shut_down_elsewhere_gets_a_clear_error(
+    backend: Any,
+) -> None:
+    """Before: every later request of the other process raised Ray's ActorDiedError, for
+    the rest of the session (its cached handle was never looked up again)."""
+    import ray
+
+    shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
+    actor: Any = ray.remote(num_cpus=0.5)(Holder)
+    holder = actor.remote()
+    try:
+        assert ray.get(holder.take.remote(backend, shared), timeout=60)
+        backend.shutdown()  # in this process: the holder still has the old handle
+        kind, message = ray.get(holder.take_or_say.remote(backend, shared), timeout=60)
+        assert kind == "GovernorActorGoneError"
+        assert backend.name in message
+        assert "shutdown()" in message
+        # The next request looks the actor up again (a new one: nothing learned).
+        assert ray.get(holder.take_or_say.remote(backend, shared), timeout=60) == ("ok", "")
+    finally:
+        ray.kill(holder)
+
+
+def test_a_killed_actor_fails_waiting_and_new_requests_alike(backend: Any) -> None:
+    import asyncio
+
+    import ray
+
+    from langchain_wandb.ray import GovernorActorGoneError
+
+    shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
+    for wait in ("sync", "async"):
+        governor = backend.governor(shared, cap=1, adaptive=False)
+        held = governor.acquire(time.monotonic() + 30)
+        assert held is not None
+        ray.kill(backend.actor())  # not through shutdown(): this process keeps the handle
+        with pytest.raises(GovernorActorGoneError, match=backend.name):
+            if wait == "sync":
+                governor.acquire(time.monotonic() + 30)
+            else:
+                asyncio.run(governor.aacquire(time.monotonic() + 30))
+    # Looked up again: a new actor, empty.
+    assert backend.governor(shared, cap=1, adaptive=False).snapshot().in_flight == 0
+
+
+def test_a_request_waiting_in_the_process_for_its_turn_times_out_there(
+    ray_cluster: Any,
+) -> None:
+    import asyncio
+    import threading
+
+    from langchain_wandb.ray import RayGovernorBackend
+
+    backend = RayGovernorBackend(f"test-{uuid.uuid4().hex[:8]}", max_waiting=1)
+    try:
+        governor = backend.governor(
+            Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", None, "m"), cap=1, adaptive=False
+        )
+        held = governor.acquire(time.monotonic() + 30)
+        assert held is not None
+        at_actor = threading.Thread(target=governor.acquire, args=(time.monotonic() + 3,))
+        at_actor.start()  # takes the one turn at the actor, then times out there
+        time.sleep(0.5)
+        assert governor.acquire(time.monotonic() + 0.2) is None
+        assert asyncio.run(governor.aacquire(time.monotonic() + 0.2)) is None
+        at_actor.join(10)
+        held.release()
+    finally:
+        backend.shutdown()
