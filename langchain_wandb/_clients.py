@@ -180,14 +180,13 @@ def _http_client(cls: type[ClientT], config: ClientConfig) -> Any:
     """
     import openai
 
-    from langchain_wandb._deadline import aread_error_body, deadline_transport, read_error_body
+    from langchain_wandb._deadline import aread_error_body, bound_by_deadlines, read_error_body
 
     if config.http_client is not None:
         return config.http_client
     if cls is openai.OpenAI:
-        return _closed_when_collected()(
-            transport=deadline_transport(openai.DEFAULT_CONNECTION_LIMITS),
-            event_hooks={"response": [read_error_body]},
+        return bound_by_deadlines(
+            _closed_when_collected()(event_hooks={"response": [read_error_body]})
         )
     # No finalizer here: the SDK's own async one schedules `aclose()` on whatever loop runs
     # when it is collected, which fails loudly for a client of a loop closed since

@@ -1,7 +1,7 @@
 """Bound reads the SSE decoder does not see: the sync deadline cutoff, and error bodies.
 
 Error bodies: see `read_error_body`. Sync reads before a response exists (the status
-line and headers): see `deadline_transport`.
+line and headers): see `bound_by_deadlines`.
 
 Cutting a sync response off at its request's deadline, and never a later request's:
 
@@ -243,17 +243,20 @@ class _DeadlineBackend(httpcore2.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def deadline_transport(limits: httpx2.Limits) -> httpx2.HTTPTransport:
-    """httpx2's default transport, its connections bounded by the request's deadline.
+def bound_by_deadlines(client: httpx2.Client) -> httpx2.Client:
+    """`client`, each of its connections bounded by the running request's deadline.
 
-    httpx2's `HTTPTransport` takes no network backend, so the one of its httpcore2 pool
-    is wrapped in place (pinned by a unit test: a changed httpx2 fails it, not users).
+    Direct connections and those through the environment's proxies alike: httpx2 takes
+    no network backend, and a client handed a `transport` of its own ignores
+    HTTP(S)_PROXY / NO_PROXY; so the client is built as httpx2 builds it, and the
+    backend of each of its httpcore2 pools is wrapped in place (pinned by a unit test:
+    a changed httpx2 fails it, not users).
     """
-    transport = httpx2.HTTPTransport(limits=limits)
-    pool = getattr(transport, "_pool", None)
-    if isinstance(pool, httpcore2.ConnectionPool):
-        pool._network_backend = _DeadlineBackend(pool._network_backend)
-    return transport
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        if isinstance(pool, httpcore2.ConnectionPool):
+            pool._network_backend = _DeadlineBackend(pool._network_backend)
+    return client
 
 
 # -- error bodies -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from langchain_wandb._deadline import (
     Cutoff,
     _DeadlineBackend,
-    deadline_transport,
+    bound_by_deadlines,
     request_deadline,
 )
 
@@ -62,14 +62,23 @@ class _Recorder(httpcore2.NetworkStream, httpcore2.NetworkBackend):
         return self
 
 
-def test_the_default_transport_bounds_every_read_by_the_requests_deadline() -> None:
-    # Pins httpx2's internals the transport relies on (`HTTPTransport._pool`'s backend):
-    # an httpx2 that changes them fails here, not for users.
-    transport = deadline_transport(httpx2.Limits(max_connections=3))
-    pool = transport._pool
-    assert isinstance(pool, httpcore2.ConnectionPool)
-    assert isinstance(pool._network_backend, _DeadlineBackend)
-    assert pool._max_connections == 3
+def test_the_default_transport_bounds_every_read_by_the_requests_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Pins httpx2's internals this relies on (`Client._transport` / `_mounts`, each
+    # `HTTPTransport._pool`'s backend): an httpx2 that changes them fails here, not users.
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example.test")
+    client = bound_by_deadlines(httpx2.Client(limits=httpx2.Limits(max_connections=3)))
+    transports = [client._transport, *(t for t in client._mounts.values() if t is not None)]
+    assert len(transports) == 2  # direct, and the environment's proxy
+    for transport in transports:
+        assert isinstance(transport, httpx2.HTTPTransport)
+        pool = transport._pool
+        assert isinstance(pool, httpcore2.ConnectionPool)
+        assert isinstance(pool._network_backend, _DeadlineBackend)
+        assert pool._max_connections == 3
+    client.close()
 
 
 @pytest.mark.parametrize("timeout", [None, 30.0])
