@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -481,6 +482,16 @@ class RayGovernor:
             f"new one (with nothing learned) if none exists. Ray said: {type(error).__name__}"
         )
 
+    def _withdraw(self, ticket: str) -> None:
+        """Withdraw `ticket`'s wait, or give back a slot granted to it all the same.
+
+        Also after a `RayActorError`: an unavailable actor "may or may not have" run the
+        acquire, and a slot granted with its answer lost would stay leased to this live
+        process for good. To a dead actor the message goes nowhere, harmlessly.
+        """
+        with contextlib.suppress(Exception):
+            self.actor.cancel.remote(ticket)
+
     def _request(self, deadline: float, previous: SlotHandle | None) -> tuple[str, Any]:
         prior, scope = None, None
         if previous is not None:
@@ -519,10 +530,10 @@ class RayGovernor:
             ticket, ref = self._request(deadline, previous)
             try:
                 return self._slot(ticket, ray.get(ref))
-            except ray.exceptions.RayActorError as error:
-                raise self._gone(error) from error
-            except BaseException:
-                self.actor.cancel.remote(ticket)
+            except BaseException as error:
+                self._withdraw(ticket)
+                if isinstance(error, ray.exceptions.RayActorError):
+                    raise self._gone(error) from error
                 raise
         finally:
             if turn is not None:
@@ -540,10 +551,10 @@ class RayGovernor:
             ticket, ref = self._request(deadline, previous)
             try:
                 return self._slot(ticket, await ref)
-            except ray.exceptions.RayActorError as error:
-                raise self._gone(error) from error
-            except BaseException:
-                self.actor.cancel.remote(ticket)
+            except BaseException as error:
+                self._withdraw(ticket)
+                if isinstance(error, ray.exceptions.RayActorError):
+                    raise self._gone(error) from error
                 raise
         finally:
             if turn is not None:

@@ -136,3 +136,55 @@ def test_a_request_waiting_in_the_process_for_its_turn_times_out_there(
         held.release()
     finally:
         backend.shutdown()
+
+
+class _ReplyLost:
+    """The actor's handle, but the answer to `acquire` is lost on the way back.
+
+    What Ray's `ActorUnavailableError` says may happen: "The task may or may not have
+    been executed on the actor." Here it was: the actor granted the slot.
+    """
+
+    def __init__(self, actor: Any) -> None:
+        self._actor = actor
+        self.acquire = self
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        import ray
+
+        granted = self._actor.acquire.remote(*args, **kwargs)
+        ray.get(granted, timeout=60)  # the actor has leased the slot
+
+        @ray.remote(num_cpus=0)
+        def unavailable() -> None:
+            raise ray.exceptions.ActorUnavailableError("the reply was lost", None)
+
+        return unavailable.remote()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._actor, name)
+
+
+@pytest.mark.parametrize("wait", ["sync", "async"])
+def test_a_grant_whose_reply_is_lost_is_given_back(backend: Any, wait: str) -> None:
+    """Before: the actor kept the slot of a request that had failed, leased to a live
+    process (its heartbeat kept it), for good: one slot fewer for every worker."""
+    import asyncio
+
+    import ray
+
+    from langchain_wandb.ray import GovernorActorGoneError, RayGovernor, _here
+
+    shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
+    actor = backend.actor()
+    governor = RayGovernor(backend, _ReplyLost(actor), shared, 1, False)
+    with pytest.raises(GovernorActorGoneError):
+        if wait == "sync":
+            governor.acquire(time.monotonic() + 30)
+        else:
+            asyncio.run(governor.aacquire(time.monotonic() + 30))
+    owner = _here().owner
+    deadline = time.monotonic() + 10
+    while ray.get(actor.leases_of.remote(owner)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ray.get(actor.leases_of.remote(owner)) == 0
