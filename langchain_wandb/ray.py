@@ -78,7 +78,9 @@ class _GovernorActor:
         self.leases: dict[str, _Lease] = {}
         self.waiting: dict[str, tuple[str, asyncio.Task[Any]]] = {}
         """Tickets queued for a slot: (owner, the waiting task)."""
-        self.cancelled: set[str] = set()
+        self.cancelled: dict[str, float] = {}
+        """Tickets withdrawn with no wait or lease to end (their acquire has not run, or
+        has answered already), with when; the reaper forgets them after `lease_ttl`."""
         self.judged: set[str] = set()
         """Leases whose refusal was applied (its report and its requeue both carry it)."""
         self.seen: dict[str, float] = {}
@@ -109,8 +111,7 @@ class _GovernorActor:
         if old is not None and previous is not None:
             self._judge(previous, old, scope)
             self.judged.discard(previous)
-        if ticket in self.cancelled:
-            self.cancelled.discard(ticket)
+        if self.cancelled.pop(ticket, None) is not None:
             if old is not None:
                 old.slot.release()
             return None
@@ -150,7 +151,7 @@ class _GovernorActor:
         elif ticket in self.leases:
             self.release(ticket)
         else:
-            self.cancelled.add(ticket)  # the acquire has not started yet
+            self.cancelled[ticket] = time.monotonic()  # the acquire has not started yet
 
     def admitted(self, ticket: str) -> None:
         """W&B accepted the request leased under `ticket`."""
@@ -199,6 +200,9 @@ class _GovernorActor:
         dead = [owner for owner, seen in self.seen.items() if now - seen > self.lease_ttl]
         for owner in dead:
             del self.seen[owner]
+        for ticket, when in list(self.cancelled.items()):
+            if now - when > self.lease_ttl:  # answered before its withdrawal came
+                del self.cancelled[ticket]
         gone = set(dead)
         for ticket, lease in list(self.leases.items()):
             if lease.owner in gone:

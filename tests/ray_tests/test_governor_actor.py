@@ -98,3 +98,29 @@ async def test_an_acceptance_reported_with_the_release_counts_toward_the_next_pr
             actor.release(ticket)
     assert actor.reaper is not None
     actor.reaper.cancel()
+
+
+async def test_a_withdrawal_that_comes_after_its_answer_is_forgotten() -> None:
+    """A worker withdraws a ticket whose answer it stopped waiting for; if the actor had
+    answered already, nothing is left to end. Before: the ticket was kept for good (a
+    detached actor grew by one per such request)."""
+    from langchain_wandb.ray import _GovernorActor
+
+    actor = _GovernorActor(lease_ttl=0.05)
+    limits: dict[str, Any] = {"target": _target(), "cap": 1, "adaptive": False, "previous": None}
+    try:
+        assert await actor.acquire("held", owner="w", seconds=None, **limits) is not None
+        assert await actor.acquire("late", owner="w", seconds=0.0, **limits) is None
+        actor.cancel("late")  # it timed out at the worker, as it did here
+        assert actor.cancelled
+        await asyncio.sleep(0.1)
+        actor._saw("w")
+        actor.reap()
+        assert not actor.cancelled
+        # A withdrawal that comes first still stops its acquire.
+        actor.cancel("early")
+        assert await actor.acquire("early", owner="w", seconds=None, **limits) is None
+        assert "early" not in actor.cancelled
+    finally:
+        assert actor.reaper is not None
+        actor.reaper.cancel()
