@@ -402,6 +402,11 @@ def _start_heartbeat(actor: Any, owner: str, every: float, session: str | None) 
     return stop
 
 
+def _seconds_until(deadline: float) -> float | None:
+    """Seconds left until `deadline` (`time.monotonic()`; inf: None, no bound)."""
+    return None if deadline == math.inf else max(deadline - time.monotonic(), 0.0)
+
+
 class RaySlot:
     """A slot leased from the governor actor; `release()` gives it back (idempotent)."""
 
@@ -505,14 +510,13 @@ class RayGovernor:
             if previous.refusal is not None:
                 scope = previous.refusal[0]
         ticket = uuid.uuid4().hex
-        seconds = None if deadline == math.inf else max(deadline - time.monotonic(), 0.0)
         ref = self.actor.acquire.remote(
             ticket,
             owner=_here().owner,
             target=self.target,
             cap=self.cap,
             adaptive=self.adaptive,
-            seconds=seconds,
+            seconds=_seconds_until(deadline),
             previous=prior,
             scope=scope,
         )
@@ -533,7 +537,10 @@ class RayGovernor:
         try:
             ticket, ref = self._request(deadline, previous)
             try:
-                return self._slot(ticket, ray.get(ref))
+                return self._slot(ticket, ray.get(ref, timeout=_seconds_until(deadline)))
+            except ray.exceptions.GetTimeoutError:
+                self._withdraw(ticket)  # the actor did not answer in time
+                return None
             except BaseException as error:
                 self._withdraw(ticket)
                 if isinstance(error, ray.exceptions.RayActorError):
@@ -554,7 +561,11 @@ class RayGovernor:
         try:
             ticket, ref = self._request(deadline, previous)
             try:
-                return self._slot(ticket, await ref)
+                async with asyncio.timeout(_seconds_until(deadline)):
+                    return self._slot(ticket, await ref)
+            except TimeoutError:
+                self._withdraw(ticket)  # the actor did not answer in time
+                return None
             except BaseException as error:
                 self._withdraw(ticket)
                 if isinstance(error, ray.exceptions.RayActorError):

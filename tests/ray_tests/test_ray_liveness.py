@@ -188,3 +188,46 @@ def test_a_grant_whose_reply_is_lost_is_given_back(backend: Any, wait: str) -> N
     while ray.get(actor.leases_of.remote(owner)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert ray.get(actor.leases_of.remote(owner)) == 0
+
+
+class _SlowReply(_ReplyLost):
+    """The actor's handle, but the answer to `acquire` comes 30 s late (a busy actor)."""
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        import ray
+
+        granted = self._actor.acquire.remote(*args, **kwargs)
+
+        @ray.remote(num_cpus=0)
+        def late(answer: list[Any]) -> Any:
+            time.sleep(30)
+            return ray.get(answer[0])
+
+        return late.remote([granted])
+
+
+@pytest.mark.parametrize("wait", ["sync", "async"])
+def test_a_late_answer_from_the_actor_never_holds_a_request_past_its_deadline(
+    backend: Any, wait: str
+) -> None:
+    """Before: the wait for the actor's answer had no bound of its own, so a request
+    outlived its `timeout` by as long as the actor took to answer."""
+    import asyncio
+
+    import ray
+
+    from langchain_wandb.ray import RayGovernor, _here
+
+    shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
+    actor = backend.actor()
+    governor = RayGovernor(backend, _SlowReply(actor), shared, 1, False)
+    started = time.monotonic()
+    deadline = started + 2.0
+    got = governor.acquire(deadline) if wait == "sync" else asyncio.run(governor.aacquire(deadline))
+    assert got is None
+    assert time.monotonic() - started < 10
+    owner = _here().owner  # the slot the actor granted meanwhile is given back
+    end = time.monotonic() + 10
+    while ray.get(actor.leases_of.remote(owner)) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert ray.get(actor.leases_of.remote(owner)) == 0
