@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ray
+from langchain_core.exceptions import ModelTimeoutError
 
 from langchain_wandb._governor import (
     IN_PROCESS,
@@ -55,7 +56,12 @@ if TYPE_CHECKING:
 
     from langchain_wandb.chat_models import ChatWandbInference
 
-__all__ = ["GovernorActorGoneError", "RayGovernorBackend", "WandbChatPredictor"]
+__all__ = [
+    "GovernorActorGoneError",
+    "GovernorActorTimeoutError",
+    "RayGovernorBackend",
+    "WandbChatPredictor",
+]
 
 logger = logging.getLogger("langchain_wandb")
 
@@ -217,6 +223,10 @@ class _GovernorActor:
 # -- the backend, in each worker --------------------------------------------------------
 class GovernorActorGoneError(RuntimeError):
     """The governor actor was killed (or died) while this process still used it."""
+
+
+class GovernorActorTimeoutError(ModelTimeoutError):
+    """The governor actor did not answer before the request's timeout ran out (not sent)."""
 
 
 class _Process:
@@ -407,6 +417,17 @@ def _seconds_until(deadline: float) -> float | None:
     return None if deadline == math.inf else max(deadline - time.monotonic(), 0.0)
 
 
+_ANSWER_GRACE = 1.0
+"""Seconds past a request's deadline its acquire's answer may take: the actor times the
+wait out itself (answering None) a message's trip after the worker's deadline."""
+
+
+def _answer_wait(deadline: float) -> float | None:
+    """How long to wait for the actor's answer to an acquire bounded by `deadline`."""
+    seconds = _seconds_until(deadline)
+    return None if seconds is None else seconds + _ANSWER_GRACE
+
+
 class RaySlot:
     """A slot leased from the governor actor; `release()` gives it back (idempotent)."""
 
@@ -501,6 +522,16 @@ class RayGovernor:
         with contextlib.suppress(Exception):
             self.actor.cancel.remote(ticket)
 
+    def _late(self) -> GovernorActorTimeoutError:
+        # Not None (a timeout in the queue): its error would ask the busy actor for the
+        # pool's state, past the deadline, and blame W&B's limit for the actor's delay.
+        return GovernorActorTimeoutError(
+            f"The W&B concurrency governor actor {self.backend.name!r} did not answer before "
+            "the request's timeout ran out; the request was not sent (its place in the "
+            "queue is withdrawn). A busy actor answers late: fewer workers or a smaller "
+            "`max_waiting` ask it less."
+        )
+
     def _request(self, deadline: float, previous: SlotHandle | None) -> tuple[str, Any]:
         prior, scope = None, None
         if previous is not None:
@@ -529,7 +560,13 @@ class RayGovernor:
         return self.gate if previous is None else None  # a requeue goes ahead of new ones
 
     def acquire(self, deadline: float, *, previous: SlotHandle | None = None) -> RaySlot | None:
-        """Block until the actor grants a slot or `deadline` passes (None)."""
+        """Block until the actor grants a slot or `deadline` passes (None).
+
+        Raises:
+            GovernorActorTimeoutError: The actor had not answered soon after `deadline`.
+            GovernorActorGoneError: The actor is gone (or unreachable).
+
+        """
         gate = self._gate(previous)
         turn = None if gate is None else gate.acquire(deadline)
         if gate is not None and turn is None:
@@ -537,10 +574,10 @@ class RayGovernor:
         try:
             ticket, ref = self._request(deadline, previous)
             try:
-                return self._slot(ticket, ray.get(ref, timeout=_seconds_until(deadline)))
+                return self._slot(ticket, ray.get(ref, timeout=_answer_wait(deadline)))
             except ray.exceptions.GetTimeoutError:
-                self._withdraw(ticket)  # the actor did not answer in time
-                return None
+                self._withdraw(ticket)
+                raise self._late() from None
             except BaseException as error:
                 self._withdraw(ticket)
                 if isinstance(error, ray.exceptions.RayActorError):
@@ -561,11 +598,11 @@ class RayGovernor:
         try:
             ticket, ref = self._request(deadline, previous)
             try:
-                async with asyncio.timeout(_seconds_until(deadline)):
+                async with asyncio.timeout(_answer_wait(deadline)):
                     return self._slot(ticket, await ref)
             except TimeoutError:
-                self._withdraw(ticket)  # the actor did not answer in time
-                return None
+                self._withdraw(ticket)
+                raise self._late() from None
             except BaseException as error:
                 self._withdraw(ticket)
                 if isinstance(error, ray.exceptions.RayActorError):

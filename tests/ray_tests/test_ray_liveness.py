@@ -190,41 +190,68 @@ def test_a_grant_whose_reply_is_lost_is_given_back(backend: Any, wait: str) -> N
     assert ray.get(actor.leases_of.remote(owner)) == 0
 
 
-class _SlowReply(_ReplyLost):
-    """The actor's handle, but the answer to `acquire` comes 30 s late (a busy actor)."""
+class _Late:
+    """One method of the actor, answered 30 s late."""
+
+    def __init__(self, method: Any) -> None:
+        self._method = method
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         import ray
 
-        granted = self._actor.acquire.remote(*args, **kwargs)
+        answer = self._method.remote(*args, **kwargs)  # the actor does run it
 
         @ray.remote(num_cpus=0)
         def late(answer: list[Any]) -> Any:
             time.sleep(30)
             return ray.get(answer[0])
 
-        return late.remote([granted])
+        return late.remote([answer])
+
+
+class _Busy:
+    """The actor's handle, but its answers come 30 s late (a busy actor)."""
+
+    def __init__(self, actor: Any) -> None:
+        self._actor = actor
+        self.acquire = _Late(actor.acquire)
+        self.snapshot = _Late(actor.snapshot)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._actor, name)
 
 
 @pytest.mark.parametrize("wait", ["sync", "async"])
-def test_a_late_answer_from_the_actor_never_holds_a_request_past_its_deadline(
-    backend: Any, wait: str
-) -> None:
-    """Before: the wait for the actor's answer had no bound of its own, so a request
-    outlived its `timeout` by as long as the actor took to answer."""
+def test_a_busy_actor_never_holds_a_request_past_its_deadline(backend: Any, wait: str) -> None:
+    """Before: the waits for the actor's answers (the acquire, then the state a timeout
+    error quotes) had no bound of their own, so a request outlived its `timeout` by as long
+    as the actor took to answer."""
     import asyncio
 
     import ray
 
-    from langchain_wandb.ray import RayGovernor, _here
+    from langchain_wandb._retry import arun_with_retries, run_with_retries
+    from langchain_wandb.ray import GovernorActorTimeoutError, RayGovernor, _here
 
     shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
     actor = backend.actor()
-    governor = RayGovernor(backend, _SlowReply(actor), shared, 1, False)
+    governor = RayGovernor(backend, _Busy(actor), shared, 1, False)
+
+    def never(remaining: float) -> None:
+        raise AssertionError("sent without a slot")
+
+    async def never_async(remaining: float) -> None:
+        never(remaining)
+
     started = time.monotonic()
     deadline = started + 2.0
-    got = governor.acquire(deadline) if wait == "sync" else asyncio.run(governor.aacquire(deadline))
-    assert got is None
+    with pytest.raises(GovernorActorTimeoutError, match=backend.name):
+        if wait == "sync":
+            run_with_retries(never, max_retries=0, deadline=deadline, governor=governor)
+        else:
+            asyncio.run(
+                arun_with_retries(never_async, max_retries=0, deadline=deadline, governor=governor)
+            )
     assert time.monotonic() - started < 10
     owner = _here().owner  # the slot the actor granted meanwhile is given back
     end = time.monotonic() + 10
