@@ -422,6 +422,9 @@ _ANSWER_GRACE = 1.0
 wait out itself (answering None) a message's trip after the worker's deadline."""
 
 
+_NOT_SENT = "the request was not sent (its place in the queue is withdrawn)"
+
+
 def _answer_wait(deadline: float) -> float | None:
     """How long to wait for the actor's answer to an acquire bounded by `deadline`."""
     seconds = _seconds_until(deadline)
@@ -522,13 +525,12 @@ class RayGovernor:
         with contextlib.suppress(Exception):
             self.actor.cancel.remote(ticket)
 
-    def _late(self) -> GovernorActorTimeoutError:
+    def _late(self, detail: str) -> GovernorActorTimeoutError:
         # Not None (a timeout in the queue): its error would ask the busy actor for the
         # pool's state, past the deadline, and blame W&B's limit for the actor's delay.
         return GovernorActorTimeoutError(
-            f"The W&B concurrency governor actor {self.backend.name!r} did not answer before "
-            "the request's timeout ran out; the request was not sent (its place in the "
-            "queue is withdrawn). A busy actor answers late: fewer workers or a smaller "
+            f"The W&B concurrency governor actor {self.backend.name!r} did not answer in "
+            f"time; {detail}. A busy actor answers late: fewer workers or a smaller "
             "`max_waiting` ask it less."
         )
 
@@ -577,7 +579,7 @@ class RayGovernor:
                 return self._slot(ticket, ray.get(ref, timeout=_answer_wait(deadline)))
             except ray.exceptions.GetTimeoutError:
                 self._withdraw(ticket)
-                raise self._late() from None
+                raise self._late(_NOT_SENT) from None
             except BaseException as error:
                 self._withdraw(ticket)
                 if isinstance(error, ray.exceptions.RayActorError):
@@ -602,7 +604,7 @@ class RayGovernor:
                     return self._slot(ticket, await ref)
             except TimeoutError:
                 self._withdraw(ticket)
-                raise self._late() from None
+                raise self._late(_NOT_SENT) from None
             except BaseException as error:
                 self._withdraw(ticket)
                 if isinstance(error, ray.exceptions.RayActorError):
@@ -641,10 +643,17 @@ class RayGovernor:
 
         `queued` counts requests waiting at the actor, not those waiting in a process
         for their turn to (see the class docstring).
+
+        Raises:
+            GovernorActorTimeoutError: The actor did not answer within a second (a
+                request that timed out quotes this state: it must not wait longer).
+
         """
-        snapshot: ConcurrencySnapshot = ray.get(
-            self.actor.snapshot.remote(self.target, self.cap, self.adaptive)
-        )
+        ref = self.actor.snapshot.remote(self.target, self.cap, self.adaptive)
+        try:
+            snapshot: ConcurrencySnapshot = ray.get(ref, timeout=_ANSWER_GRACE)
+        except ray.exceptions.GetTimeoutError:
+            raise self._late(f"asked for the pool's state, for {_ANSWER_GRACE:g} s") from None
         return snapshot
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -258,3 +259,39 @@ def test_a_busy_actor_never_holds_a_request_past_its_deadline(backend: Any, wait
     while ray.get(actor.leases_of.remote(owner)) and time.monotonic() < end:
         time.sleep(0.05)
     assert ray.get(actor.leases_of.remote(owner)) == 0
+
+
+def test_a_request_timing_out_in_its_process_never_waits_on_a_busy_actor(
+    ray_cluster: Any,
+) -> None:
+    """Its turn to ask the actor never came (the one turn of `max_waiting=1` was taken by
+    a request the busy actor had not answered). Before: its timeout error then asked the
+    same actor for the pool's state, and waited as long as the actor took to answer."""
+    import threading
+
+    from langchain_wandb._retry import run_with_retries
+    from langchain_wandb.ray import GovernorActorTimeoutError, RayGovernor, RayGovernorBackend
+
+    backend = RayGovernorBackend(f"test-{uuid.uuid4().hex[:8]}", max_waiting=1)
+    try:
+        shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
+        governor = RayGovernor(backend, _Busy(backend.actor()), shared, 1, False)
+
+        def first() -> None:
+            with contextlib.suppress(GovernorActorTimeoutError):
+                governor.acquire(time.monotonic() + 5)
+
+        at_actor = threading.Thread(target=first)
+        at_actor.start()  # takes the one turn at the actor
+        time.sleep(0.5)
+
+        def never(remaining: float) -> None:
+            raise AssertionError("sent without a slot")
+
+        started = time.monotonic()
+        with pytest.raises(GovernorActorTimeoutError, match=backend.name):
+            run_with_retries(never, max_retries=0, deadline=started + 1.0, governor=governor)
+        assert time.monotonic() - started < 5
+        at_actor.join(30)
+    finally:
+        backend.shutdown()
