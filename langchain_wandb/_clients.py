@@ -111,10 +111,11 @@ def _close_sync_clients() -> None:
     """Close the sync clients' connections while the interpreter can still run that code.
 
     Left to the garbage collector at shutdown, closing fails (httpcore2's logging is torn
-    down by then) and each pooled socket is reported "unclosed" (a ResourceWarning).
+    down by then) and each pooled socket is reported "unclosed" (a ResourceWarning). A
+    user's own `http_client` is theirs to close (other code may still use it).
     """
     with _lock:
-        clients = list(_sync_clients.values())
+        clients = [c for config, c in _sync_clients.items() if config.http_client is None]
         _sync_clients.clear()
     for client in clients:
         with contextlib.suppress(Exception):

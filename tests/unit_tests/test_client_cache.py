@@ -22,3 +22,21 @@ def test_a_fork_the_at_fork_hook_missed_still_gets_clients_of_its_own(
     assert childs is not parents
     assert _clients._pid == os.getpid()
     assert _clients.sync_client(config) is childs
+
+
+def test_at_exit_our_clients_are_closed_and_a_users_own_is_left_open() -> None:
+    import httpx2
+
+    from langchain_wandb._clients import ClientConfig, _close_sync_clients, sync_client
+
+    own = httpx2.Client()
+    ours = sync_client(ClientConfig(api_key="k", base_url="https://x.test/v1", project=None))
+    theirs = sync_client(
+        ClientConfig(api_key="k", base_url="https://y.test/v1", project=None, http_client=own)
+    )
+    _close_sync_clients()
+    assert ours.is_closed()
+    assert not theirs.is_closed()  # the user's client: theirs to close (it may be shared)
+    assert not own.is_closed
+    assert not _clients._sync_clients
+    own.close()
