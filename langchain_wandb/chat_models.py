@@ -1010,7 +1010,8 @@ def _raise_if_a_tool_call_was_cut_off(
 def _raise_truncated(message: AIMessage, body: dict[str, Any]) -> None:
     from langchain_wandb._tools import OutputTruncatedError
 
-    cut = [*message.invalid_tool_calls, *message.tool_calls][-1:]
+    # The call that was cut: an invalid one (a whole call may come before it), else the last.
+    cut = message.invalid_tool_calls[-1:] or message.tool_calls[-1:]
     name = cut[0].get("name") if cut else None
     raise OutputTruncatedError.from_message(
         AIMessage(**_message_fields(message)),
