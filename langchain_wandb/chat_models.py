@@ -26,6 +26,7 @@ from langchain_core.language_models.chat_models import (
 )
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import add_ai_message_chunks
+from langchain_core.messages.tool import invalid_tool_call
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
@@ -991,7 +992,7 @@ def _raise_if_a_tool_call_was_cut_off(
             or (isinstance(last_args, str) and not _is_whole_json(last_args))
         )
         if cut:
-            _raise_truncated(message, body)
+            _raise_truncated(_last_call_as_sent(message, last_args), body)
         return
     from langchain_wandb._chunks import is_cut_off_object
     from langchain_wandb._errors import ToolCallCutOffError
@@ -1018,6 +1019,24 @@ def _raise_truncated(message: AIMessage, body: dict[str, Any]) -> None:
         max_tokens=body.get("max_tokens"),
         what=f"the tool call to {name!r}" if name else "a tool call",
     )
+
+
+def _last_call_as_sent(message: AIMessage, last_args: Any) -> AIMessage:
+    """`message` with its last call listed invalid, with the server's text, if that was cut.
+
+    langchain-core parses cut-off arguments `""` as `{}`: a call that looks runnable, with
+    arguments the server never sent.
+    """
+    cut_but_valid = not message.invalid_tool_calls and message.tool_calls
+    if not (cut_but_valid and isinstance(last_args, str) and not _is_whole_json(last_args)):
+        return message
+    *whole, last = message.tool_calls
+    invalid = invalid_tool_call(
+        name=last["name"], args=last_args, id=last["id"], error="cut off at max_tokens"
+    )
+    fields = _message_fields(message)
+    fields.update(tool_calls=whole, invalid_tool_calls=[*message.invalid_tool_calls, invalid])
+    return AIMessage(**fields)
 
 
 def _message_fields(message: AIMessage) -> dict[str, Any]:

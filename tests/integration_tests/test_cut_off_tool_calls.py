@@ -155,3 +155,22 @@ def test_the_error_names_the_call_that_was_cut_not_a_whole_one_before_it(
     ]
     if shown:
         assert _shown_args(shown) == '{"city": "Paris"}{"zone": "Eu'
+
+
+@pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
+@pytest.mark.parametrize("api", APIS)
+def test_a_call_cut_before_any_argument_is_invalid_with_the_empty_text_sent(
+    emulator: WandbEmulator, api: str, streaming: bool
+) -> None:
+    """Core reads arguments `""` as `{}`: the error must not offer that as a runnable call."""
+    emulator.script(
+        Reply(tool_calls=[ToolCallReply("get_weather", "", id="c1")], finish_reason="length")
+    )
+    shown: list[AIMessageChunk] = []
+    with pytest.raises(OutputTruncatedError) as caught:
+        _run(emulator, api, streaming=streaming, shown=shown)
+    assert "the tool call to 'get_weather'" in str(caught.value)
+    _only_invalid(caught.value.ai_message, "")
+    assert caught.value.llm_output == ""
+    if shown:
+        assert _shown_args(shown) == ""
