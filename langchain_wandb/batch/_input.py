@@ -13,6 +13,7 @@ a `BadRow` naming its line number and the problem; it never stops the other line
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -62,14 +63,17 @@ def fallback_id(line: int) -> str:
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, stripped bytes) of each non-blank line, streamed."""
+    """(line number, stripped bytes) of each non-blank line, streamed.
+
+    A UTF-8 byte order mark (what Windows editors save) is not part of the first line.
+    """
     try:
         handle = path.open("rb")
     except OSError as error:
         raise InputError(f"cannot read the input file {str(path)!r}: {error.strerror}") from None
     with handle:
         for number, raw in enumerate(handle, 1):
-            text = raw.strip()
+            text = (raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw).strip()
             if text:
                 yield number, text
 

@@ -160,3 +160,16 @@ def test_id_set_holds_many_ids_by_hash() -> None:
     assert "row-4999" in ids
     assert "row-5000" not in ids
     assert 17 not in ids
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path: Path) -> None:
+    """Windows editors save UTF-8 with a BOM: the first request must still be read as JSON."""
+    source = tmp_path / "in.jsonl"
+    line = {"custom_id": "first", "body": {"messages": [{"role": "user", "content": "hi"}]}}
+    source.write_bytes(b"\xef\xbb\xbf" + json.dumps(line).encode() + b"\r\nsecond\r\n")
+    rows = [parse_line(number, raw) for number, raw in numbered_lines(source)]
+    assert isinstance(rows[0], Row)
+    assert rows[0].custom_id == "first"
+    assert rows[0].messages == [HumanMessage("hi")]
+    assert isinstance(rows[1], Row)
+    assert rows[1].messages == [HumanMessage("second")]
