@@ -14,13 +14,14 @@ a `BadRow` naming its line number and the problem; it never stops the other line
 from __future__ import annotations
 
 import codecs
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import BaseMessage, convert_to_messages
+
+from langchain_wandb._json import json_loads
 
 _CHAT_URLS = ("/v1/chat/completions", "/chat/completions")
 # Body fields the runner decides itself (it always reads whole answers and their usage).
@@ -83,7 +84,7 @@ def custom_id_of(line: int, raw: bytes) -> str:
     if not raw.startswith(b"{"):
         return fallback_id(line)
     try:
-        data = json.loads(raw)
+        data = json_loads(raw)
     except ValueError:
         return fallback_id(line)
     value = data.get("custom_id") if isinstance(data, dict) else None
@@ -99,7 +100,7 @@ def parse_line(line: int, raw: bytes) -> Row | BadRow:
     if not text.startswith("{"):
         return Row(line, fallback_id(line), convert_to_messages([("human", text)]))
     try:
-        data = json.loads(text)
+        data = json_loads(text)
     except ValueError as error:
         return BadRow(line, fallback_id(line), f"line {line} is not valid JSON: {error}")
     custom_id = data.get("custom_id", fallback_id(line))

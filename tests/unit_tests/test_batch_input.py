@@ -173,3 +173,15 @@ def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path: Path) -> None
     assert rows[0].messages == [HumanMessage("hi")]
     assert isinstance(rows[1], Row)
     assert rows[1].messages == [HumanMessage("second")]
+
+
+def test_json_nested_too_deep_is_a_bad_line_not_a_crash(tmp_path: Path) -> None:
+    deep = b'{"custom_id": "d", "prompt": "p", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    row = parse_line(4, deep)
+    assert isinstance(row, BadRow)
+    assert row.problem.startswith("line 4 is not valid JSON")
+    assert "too deep" in row.problem
+    assert custom_id_of(4, deep) == "line-4"
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(deep + b"\n" + b'{"custom_id": "ok", "prompt": "p"}\n')
+    assert scan_input(source) == 2
