@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from langchain_wandb import ChatWandbInference, MalformedResponseError
+from langchain_wandb.errors import WandbBadRequestError
 from tests.deep_json import DEEP, assert_deep_call
 from tests.integration_tests.raw_server import SSE_HEAD, http_response, raw_server
 
@@ -63,3 +64,20 @@ def test_a_deep_stream_event_is_malformed_data() -> None:
         with pytest.raises(MalformedResponseError, match="malformed JSON") as caught:
             llm.invoke("hi")
     assert len(str(caught.value)) < 1000
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+@pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
+def test_a_deep_error_body_still_gives_the_typed_error_with_the_servers_text(
+    streaming: bool, depth: int
+) -> None:
+    body = '{"error": {"message": "Bad tools", "x": ' + "[" * depth + "]" * depth + "}}"
+
+    def answer(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(http_response(400, body.encode()))
+
+    with raw_server(answer) as server, pytest.raises(WandbBadRequestError) as caught:
+        _model(server.base_url, streaming=streaming).invoke("hi")
+    text = str(caught.value)
+    assert "Server said (400): " in text
+    assert "Bad tools" in text  # read as its message, or quoted where too deep to read
