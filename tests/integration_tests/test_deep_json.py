@@ -12,10 +12,12 @@ import socket
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
+from langchain_core.exceptions import OutputParserException
+from pydantic import BaseModel, SecretStr
 
 from langchain_wandb import ChatWandbInference, MalformedResponseError
 from langchain_wandb.errors import WandbBadRequestError
+from langchain_wandb.testing import Reply, WandbEmulator
 from tests.deep_json import DEEP, assert_deep_call
 from tests.integration_tests.raw_server import SSE_HEAD, http_response, raw_server
 
@@ -81,3 +83,28 @@ def test_a_deep_error_body_still_gives_the_typed_error_with_the_servers_text(
     text = str(caught.value)
     assert "Server said (400): " in text
     assert "Bad tools" in text  # read as its message, or quoted where too deep to read
+
+
+class _City(BaseModel):
+    name: str
+
+
+@pytest.mark.parametrize("api", ["stream", "astream"])
+@pytest.mark.parametrize("method", ["json_schema", "json_mode"])
+@pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
+def test_deep_structured_output_streamed_is_a_parsing_error(
+    emulator: WandbEmulator, method: str, streaming: bool, api: str
+) -> None:
+    """Core's partial-JSON parser recursed into a RecursionError on each streamed part."""
+    emulator.script(Reply(content='{"name": "x", "d": ' + "[" * 5000 + "]" * 5000 + "}"))
+    structured = emulator.chat_model(max_retries=0, streaming=streaming).with_structured_output(
+        _City, method=method
+    )
+
+    async def collect() -> list[Any]:
+        return [part async for part in structured.astream("hi")]
+
+    with pytest.raises(OutputParserException, match="not valid JSON") as caught:
+        list(structured.stream("hi")) if api == "stream" else asyncio.run(collect())
+    assert isinstance(caught.value.__cause__, ValueError)
+    assert "too deep" in str(caught.value.__cause__)
