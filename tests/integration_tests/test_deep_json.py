@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from langchain_core.exceptions import OutputParserException
@@ -93,7 +93,7 @@ class _City(BaseModel):
 @pytest.mark.parametrize("method", ["json_schema", "json_mode"])
 @pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
 def test_deep_structured_output_streamed_is_a_parsing_error(
-    emulator: WandbEmulator, method: str, streaming: bool, api: str
+    emulator: WandbEmulator, method: Literal["json_schema", "json_mode"], streaming: bool, api: str
 ) -> None:
     """Core's partial-JSON parser recursed into a RecursionError on each streamed part."""
     emulator.script(Reply(content='{"name": "x", "d": ' + "[" * 5000 + "]" * 5000 + "}"))
