@@ -326,3 +326,52 @@ def test_a_wandb_api_key_is_the_api_key() -> None:
     llm = ChatWandbInference(wandb_api_key=KEY)
     assert llm.api_key.get_secret_value() == KEY
     assert llm.model_kwargs == {}
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        # ChatOpenAI's client options refused at construction are refused per call too.
+        ({"organization": "org"}, "organization"),
+        ({"openai_organization": "org"}, "organization"),
+        ({"include_response_headers": True}, "Response headers"),
+        ({"disabled_params": {"parallel_tool_calls": None}}, "nothing to disable"),
+        ({"use_responses_api": True}, "Responses API"),
+        ({"openai_proxy": "http://proxy"}, "proxy"),
+        # Settings of the model are not request fields.
+        ({"max_retries": 5}, "setting of the model"),
+        ({"streaming": False}, "setting of the model"),
+        ({"project": "team/other"}, "setting of the model"),
+        ({"base_url": "http://elsewhere/v1"}, "setting of the model"),
+        ({"openai_api_base": "http://elsewhere/v1"}, "setting of the model"),
+        ({"request_timeout": 3}, "setting of the model"),
+        ({"max_concurrency": 2}, "setting of the model"),
+        ({"prices": {}}, "setting of the model"),
+        ({"default_headers": {"X-A": "1"}}, "setting of the model"),
+        ({"model_kwargs": {"top_k": 5}}, "pass its fields themselves"),
+        # Typos of request fields.
+        ({"temprature": 0.5}, "did you mean temperature"),
+        ({"max_tokes": 5}, "did you mean max_tokens"),
+    ],
+)
+def test_per_call_client_options_settings_and_typos_are_refused_not_sent_as_fields(
+    options: dict[str, Any], match: str
+) -> None:
+    """Per call, these reached W&B as JSON body fields it ignores: silently no effect."""
+    llm = ChatWandbInference(api_key="k")
+    with pytest.raises(ValueError, match=match):
+        llm.bind(**options)
+    with pytest.raises(ValueError, match=match):
+        llm.invoke("hi", **options)  # no request is made: sockets are blocked here
+
+
+def test_a_key_inside_per_call_model_kwargs_is_never_sent() -> None:
+    llm = ChatWandbInference(api_key="k")
+    with pytest.raises(ValueError) as caught:
+        llm.bind(model_kwargs={"api_key": KEY})
+    assert KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize("options", [{"top_k": 5}, {"max_completion_tokens": 9}, {"seed": 1}])
+def test_genuine_per_call_fields_still_pass(options: dict[str, Any]) -> None:
+    ChatWandbInference(api_key="k").bind(**options)
