@@ -524,3 +524,7 @@ def _check_call_name(name: str) -> None:
         )
     if arg is None:
         check_unknown_name(name, _CALL_FIELDS, "extra_body={...}")
+    elif arg.target is not None:
+        raise ValueError(
+            f"{name} is ChatOpenAI's name for {arg.target}: per call, pass {arg.target}=..."
+        )

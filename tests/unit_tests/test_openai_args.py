@@ -352,6 +352,7 @@ def test_a_wandb_api_key_is_the_api_key() -> None:
         # Typos of request fields.
         ({"temprature": 0.5}, "did you mean temperature"),
         ({"max_tokes": 5}, "did you mean max_tokens"),
+        ({"stop_sequences": ["x"]}, "pass stop="),
     ],
 )
 def test_per_call_client_options_settings_and_typos_are_refused_not_sent_as_fields(
