@@ -362,3 +362,20 @@ def test_a_resumed_runs_progress_starts_at_the_rows_already_done(
     assert "3/4" in shown
     assert "4/4" in shown
     assert "0/4" not in shown
+
+
+@pytest.mark.parametrize(
+    "kind", ["invalid_parameters", "invalid_request", "not_found", "server_error"]
+)
+def test_a_failed_rows_response_body_is_the_servers_error_body_as_sent(
+    emulator: WandbEmulator, tmp_path: Path, kind: str
+) -> None:
+    """W&B's 422 is `{"detail": [...]}`, not `{"error": ...}`: the row must not rewrap it."""
+    reply = Reply.wandb_error(kind)
+    source = write_lines(tmp_path / "in.jsonl", prompts(1))
+    output = tmp_path / "out.jsonl"
+    emulator.script(reply)
+    run(emulator.chat_model(max_retries=0), source, output)
+    row = read_output(output)["r0"]
+    assert row["response"]["status_code"] == reply.status
+    assert row["response"]["body"] == reply.error_body

@@ -278,3 +278,17 @@ def test_the_plain_line_redraws_a_few_times_a_second_and_at_the_end(
 def test_details_mark_unpriced_rows() -> None:
     summary = BatchSummary(output_path=Path("o"))
     assert details(summary, _GOVERNOR) == "fail 0 | tok 0 | $0.000000 | in flight 5/8"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"detail": "Not Found"}', {"detail": "Not Found"}),
+        (b"<html>502 Bad Gateway</html>", "<html>502 Bad Gateway</html>"),
+        (b"", {"error": {"message": "m"}}),
+    ],
+)
+def test_an_error_rows_body_is_what_the_server_sent(content: bytes, expected: Any) -> None:
+    response = httpx2.Response(502, content=content, request=_REQUEST)
+    error = WandbServerError("Server said (502): m", response=response, body={"message": "m"})
+    assert error_record("r", error)["response"]["body"] == expected
