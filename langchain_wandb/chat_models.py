@@ -72,6 +72,8 @@ DEFAULT_BASE_URL = "https://api.inference.wandb.ai/v1"
 DEFAULT_MODEL = "openai/gpt-oss-120b"
 _CHARS_PER_TOKEN = 4.0  # langchain-core's count_tokens_approximately default
 _PROJECT_PATTERN = re.compile(r"^[^/\s]+/[^/\s]+$")
+# W&B keys: 40 hex digits, or (newer) wandb_v1_...: never echoed in an error.
+_KEY_LIKE = re.compile(r"^\s*(wandb_v\d+_\S+|[A-Za-z0-9_\-]{32,})\s*$")
 _MISSING_KEY = (
     "No W&B API key: set the WANDB_API_KEY environment variable or pass api_key=... "
     "(get a key at https://wandb.ai/authorize)."
@@ -374,8 +376,10 @@ class ChatWandbInference(BaseChatModel):
     @classmethod
     def _check_project(cls, project: str | None) -> str | None:
         if project and not _PROJECT_PATTERN.match(project):
+            # A key here (WANDB_API_KEY and WANDB_PROJECT mixed up) must not be printed.
+            got = "what looks like an API key" if _KEY_LIKE.match(project) else repr(project)
             raise ValueError(
-                f"project must be 'team/project' (your W&B entity and project), got {project!r}."
+                f"project must be 'team/project' (your W&B entity and project), got {got}."
             )
         return project or None
 

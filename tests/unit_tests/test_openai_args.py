@@ -376,3 +376,12 @@ def test_a_key_inside_per_call_model_kwargs_is_never_sent() -> None:
 @pytest.mark.parametrize("options", [{"top_k": 5}, {"max_completion_tokens": 9}, {"seed": 1}])
 def test_genuine_per_call_fields_still_pass(options: dict[str, Any]) -> None:
     ChatWandbInference(api_key="k").bind(**options)
+
+
+@pytest.mark.parametrize("value", [KEY, "0123456789abcdef0123456789abcdef01234567"])
+def test_a_key_given_as_project_by_mistake_is_not_shown(value: str) -> None:
+    """WANDB_API_KEY and WANDB_PROJECT mixed up: the refusal must not print the key."""
+    with pytest.raises(ValueError, match="team/project") as caught:
+        ChatWandbInference(api_key="k", project=value)
+    assert value not in str(caught.value)
+    assert "looks like an API key" in str(caught.value)
