@@ -74,6 +74,13 @@ _CHARS_PER_TOKEN = 4.0  # langchain-core's count_tokens_approximately default
 _PROJECT_PATTERN = re.compile(r"^[^/\s]+/[^/\s]+$")
 # W&B keys: 40 hex digits, or (newer) wandb_v1_...: never echoed in an error.
 _KEY_LIKE = re.compile(r"^\s*(wandb_v\d+_\S+|[A-Za-z0-9_\-]{32,})\s*$")
+
+
+def _shown(value: str) -> str:
+    """`value` for an error message, unless it looks like a key given in the wrong place."""
+    return "what looks like an API key (not shown)" if _KEY_LIKE.match(value) else repr(value)
+
+
 _MISSING_KEY = (
     "No W&B API key: set the WANDB_API_KEY environment variable or pass api_key=... "
     "(get a key at https://wandb.ai/authorize)."
@@ -342,9 +349,10 @@ class ChatWandbInference(BaseChatModel):
     @field_validator("model_name")
     @classmethod
     def _check_model_name(cls, model: str) -> str:
-        if not model.strip() or model != model.strip():
+        if not model.strip() or model != model.strip() or _KEY_LIKE.match(model):
+            # A key as model would travel in the body, and come back in W&B's 404.
             raise ValueError(
-                f"model must be a W&B model id such as {DEFAULT_MODEL!r}, got {model!r} "
+                f"model must be a W&B model id such as {DEFAULT_MODEL!r}, got {_shown(model)} "
                 "(list them with `python -m langchain_wandb --list-models`)."
             )
         return model
@@ -377,9 +385,9 @@ class ChatWandbInference(BaseChatModel):
     def _check_project(cls, project: str | None) -> str | None:
         if project and not _PROJECT_PATTERN.match(project):
             # A key here (WANDB_API_KEY and WANDB_PROJECT mixed up) must not be printed.
-            got = "what looks like an API key" if _KEY_LIKE.match(project) else repr(project)
             raise ValueError(
-                f"project must be 'team/project' (your W&B entity and project), got {got}."
+                "project must be 'team/project' (your W&B entity and project), got "
+                f"{_shown(project)}."
             )
         return project or None
 
@@ -390,7 +398,7 @@ class ChatWandbInference(BaseChatModel):
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError(
                 f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got "
-                f"{base_url!r} (from the argument or WANDB_INFERENCE_BASE_URL)."
+                f"{_shown(base_url)} (from the argument or WANDB_INFERENCE_BASE_URL)."
             )
         return base_url.rstrip("/")
 

@@ -379,9 +379,10 @@ def test_genuine_per_call_fields_still_pass(options: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("value", [KEY, "0123456789abcdef0123456789abcdef01234567"])
-def test_a_key_given_as_project_by_mistake_is_not_shown(value: str) -> None:
-    """WANDB_API_KEY and WANDB_PROJECT mixed up: the refusal must not print the key."""
-    with pytest.raises(ValueError, match="team/project") as caught:
-        ChatWandbInference(api_key="k", project=value)
+@pytest.mark.parametrize("field", ["project", "model", "base_url"])
+def test_a_key_given_in_the_wrong_place_is_refused_and_not_shown(field: str, value: str) -> None:
+    """WANDB_API_KEY mixed up with another setting: refused, and the key never printed."""
+    with pytest.raises(ValueError, match=f"{field} must be") as caught:
+        ChatWandbInference(api_key="k", **{field: value})
     assert value not in str(caught.value)
     assert "looks like an API key" in str(caught.value)
