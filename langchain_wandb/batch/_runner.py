@@ -163,7 +163,7 @@ class _Run:
         params = dict(row.params)
         if not self.row_models:
             params.pop("model", None)
-        config: Any = {"metadata": {"batch_custom_id": row.custom_id}}
+        config: Any = {"metadata": {**row.metadata, "batch_custom_id": row.custom_id}}
         try:
             message = await self.llm.ainvoke(row.messages, config, **params)
         except Exception as error:  # every failure is the row's result

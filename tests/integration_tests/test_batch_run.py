@@ -379,3 +379,16 @@ def test_a_failed_rows_response_body_is_the_servers_error_body_as_sent(
     row = read_output(output)["r0"]
     assert row["response"]["status_code"] == reply.status
     assert row["response"]["body"] == reply.error_body
+
+
+def test_an_openai_batch_body_with_store_service_tier_and_metadata_runs_unchanged(
+    emulator: WandbEmulator, tmp_path: Path
+) -> None:
+    extra = {"store": False, "service_tier": "auto", "metadata": {"experiment": "e1"}}
+    source = write_lines(tmp_path / "in.jsonl", prompts(2, **extra))
+    output = tmp_path / "out.jsonl"
+    summary = run(emulator.chat_model(max_retries=0), source, output)
+    assert summary.complete
+    assert all(row["error"] is None for row in read_output(output).values())
+    for body in emulator.chat_requests:
+        assert not {"store", "service_tier", "metadata"} & set(body)

@@ -185,3 +185,27 @@ def test_json_nested_too_deep_is_a_bad_line_not_a_crash(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_bytes(deep + b"\n" + b'{"custom_id": "ok", "prompt": "p"}\n')
     assert scan_input(source) == 2
+
+
+def test_openai_defaults_ask_for_nothing_and_metadata_is_run_metadata() -> None:
+    """OpenAI batch files carry `store`, `service_tier` and `metadata`: they must run unchanged."""
+    body = {
+        "messages": [{"role": "user", "content": "hi"}],
+        "store": False,
+        "service_tier": "auto",
+        "metadata": {"experiment": "e1"},
+        "temperature": 0.2,
+    }
+    row = _parse({"custom_id": "a", "body": body})
+    assert isinstance(row, Row)
+    assert row.params == {"temperature": 0.2}
+    assert row.metadata == {"experiment": "e1"}
+    asks = _parse({"custom_id": "b", "body": {**body, "store": True, "service_tier": "flex"}})
+    assert isinstance(asks, Row)
+    assert asks.params == {"temperature": 0.2, "store": True, "service_tier": "flex"}
+
+
+def test_metadata_that_is_not_an_object_is_a_bad_line() -> None:
+    row = _parse({"custom_id": "a", "messages": [{"role": "user", "content": "x"}], "metadata": 3})
+    assert isinstance(row, BadRow)
+    assert "metadata must be a JSON object" in row.problem
