@@ -83,9 +83,11 @@ def _server_body(error: BaseException) -> Any:
     response = getattr(error, "response", None)
     content = getattr(response, "content", b"")
     try:
-        return json_loads(content)
-    except ValueError:
+        body = json_loads(content)
+        json.dumps(body)  # JSON deep enough to read can be too deep to write back
+    except (ValueError, RecursionError):
         return content.decode("utf-8", "replace") or {"error": getattr(error, "body", None)}
+    return body
 
 
 def bad_input_record(custom_id: str, problem: str) -> dict[str, Any]:
