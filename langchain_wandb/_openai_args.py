@@ -420,6 +420,7 @@ def check_headers(headers: Mapping[str, str] | None) -> None:
 # request fields: per call they would reach W&B as body fields that it ignores.
 _MODEL_SETTINGS = frozenset(
     {
+        "name",
         "model_name",
         "base_url",
         "openai_api_base",
@@ -444,6 +445,8 @@ _MODEL_SETTINGS = frozenset(
         "profile",
     }
 )
+# LangChain's run options: they belong in the call's config (core raised a TypeError).
+_RUN_OPTIONS = frozenset({"callbacks", "tags", "metadata", "run_name"})
 # What a call may name: request fields (and what the chat model reads per call).
 _CALL_FIELDS = frozenset(
     {
@@ -522,9 +525,13 @@ def _check_call_name(name: str) -> None:
             f"ChatWandbInference with {name}=... (per call it would reach W&B as a body field "
             "that it ignores)."
         )
-    if arg is None:
-        check_unknown_name(name, _CALL_FIELDS, "extra_body={...}")
-    elif arg.target is not None:
+    if name in _RUN_OPTIONS:
+        raise ValueError(
+            f"{name} is a run option, not a request field: pass it in the call's config "
+            f"(llm.invoke(..., config={{'{name}': ...}})) or use llm.with_config({name}=...)."
+        )
+    if arg is not None:  # ChatOpenAI's constructor alias (the rest is handled above)
         raise ValueError(
             f"{name} is ChatOpenAI's name for {arg.target}: per call, pass {arg.target}=..."
         )
+    check_unknown_name(name, _CALL_FIELDS, "extra_body={...}")

@@ -353,6 +353,7 @@ def test_a_wandb_api_key_is_the_api_key() -> None:
         ({"temprature": 0.5}, "did you mean temperature"),
         ({"max_tokes": 5}, "did you mean max_tokens"),
         ({"stop_sequences": ["x"]}, "pass stop="),
+        ({"name": "m"}, "setting of the model"),
     ],
 )
 def test_per_call_client_options_settings_and_typos_are_refused_not_sent_as_fields(
@@ -386,3 +387,10 @@ def test_a_key_given_in_the_wrong_place_is_refused_and_not_shown(field: str, val
         ChatWandbInference(api_key="k", **{field: value})
     assert value not in str(caught.value)
     assert "looks like an API key" in str(caught.value)
+
+
+@pytest.mark.parametrize("option", ["tags", "metadata", "callbacks"])
+def test_run_options_bound_as_call_options_are_refused_naming_the_config(option: str) -> None:
+    """Bound, they failed on the first call with core's 'got multiple values' TypeError."""
+    with pytest.raises(ValueError, match=r"run option.*with_config"):
+        ChatWandbInference(api_key="k").bind(**{option: {}})
