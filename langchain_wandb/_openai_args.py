@@ -382,6 +382,20 @@ def _looks_like_a_credential(name: str) -> bool:
     return bool(_CREDENTIAL.search(_CAMEL_BOUNDARY.sub("_", name)))
 
 
+# W&B keys: 40 hex digits, or (newer) wandb_v1_...: never echoed in an error.
+_KEY_LIKE = re.compile(r"^\s*(wandb_v\d+_\S+|[A-Za-z0-9_\-]{32,})\s*$")
+
+
+def looks_like_a_key(value: str) -> bool:
+    """Whether `value` looks like a W&B API key (given by mistake for another setting)."""
+    return bool(_KEY_LIKE.match(value))
+
+
+def shown_value(value: str) -> str:
+    """`value` for an error message, unless it looks like a key given in the wrong place."""
+    return "what looks like an API key (not shown)" if looks_like_a_key(value) else repr(value)
+
+
 def check_not_a_credential(name: str, where: str) -> None:
     """Refuse a credential-looking name bound for the request body (never sent there).
 
@@ -495,6 +509,9 @@ def check_call_options(options: Mapping[str, Any]) -> None:
             )
         if name == "n" and value not in (None, 1):
             raise ValueError(f"n is not supported: {OPENAI_ARGS['n'].note}")
+        if name == "model" and isinstance(value, str) and looks_like_a_key(value):
+            # A key as model would travel in the body, and come back in W&B's 404.
+            raise ValueError(f"model must be a W&B model id, got {shown_value(value)}.")
         if name == "reasoning" and isinstance(value, Mapping):
             effort_as_field(dict(options))  # refused now, at bind, if it cannot be
         check_not_a_credential(name, "the request body")

@@ -45,6 +45,8 @@ from langchain_wandb._openai_args import (
     check_call_options,
     check_headers,
     effort_as_field,
+    looks_like_a_key,
+    shown_value,
     translate_openai_args,
 )
 from langchain_wandb._request import (
@@ -72,13 +74,6 @@ DEFAULT_BASE_URL = "https://api.inference.wandb.ai/v1"
 DEFAULT_MODEL = "openai/gpt-oss-120b"
 _CHARS_PER_TOKEN = 4.0  # langchain-core's count_tokens_approximately default
 _PROJECT_PATTERN = re.compile(r"^[^/\s]+/[^/\s]+$")
-# W&B keys: 40 hex digits, or (newer) wandb_v1_...: never echoed in an error.
-_KEY_LIKE = re.compile(r"^\s*(wandb_v\d+_\S+|[A-Za-z0-9_\-]{32,})\s*$")
-
-
-def _shown(value: str) -> str:
-    """`value` for an error message, unless it looks like a key given in the wrong place."""
-    return "what looks like an API key (not shown)" if _KEY_LIKE.match(value) else repr(value)
 
 
 _MISSING_KEY = (
@@ -349,10 +344,10 @@ class ChatWandbInference(BaseChatModel):
     @field_validator("model_name")
     @classmethod
     def _check_model_name(cls, model: str) -> str:
-        if not model.strip() or model != model.strip() or _KEY_LIKE.match(model):
+        if not model.strip() or model != model.strip() or looks_like_a_key(model):
             # A key as model would travel in the body, and come back in W&B's 404.
             raise ValueError(
-                f"model must be a W&B model id such as {DEFAULT_MODEL!r}, got {_shown(model)} "
+                f"model must be a W&B model id such as {DEFAULT_MODEL!r}, got {shown_value(model)} "
                 "(list them with `python -m langchain_wandb --list-models`)."
             )
         return model
@@ -387,7 +382,7 @@ class ChatWandbInference(BaseChatModel):
             # A key here (WANDB_API_KEY and WANDB_PROJECT mixed up) must not be printed.
             raise ValueError(
                 "project must be 'team/project' (your W&B entity and project), got "
-                f"{_shown(project)}."
+                f"{shown_value(project)}."
             )
         return project or None
 
@@ -398,7 +393,7 @@ class ChatWandbInference(BaseChatModel):
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError(
                 f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got "
-                f"{_shown(base_url)} (from the argument or WANDB_INFERENCE_BASE_URL)."
+                f"{shown_value(base_url)} (from the argument or WANDB_INFERENCE_BASE_URL)."
             )
         return base_url.rstrip("/")
 

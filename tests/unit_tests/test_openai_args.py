@@ -394,3 +394,13 @@ def test_run_options_bound_as_call_options_are_refused_naming_the_config(option:
     """Bound, they failed on the first call with core's 'got multiple values' TypeError."""
     with pytest.raises(ValueError, match=r"run option.*with_config"):
         ChatWandbInference(api_key="k").bind(**{option: {}})
+
+
+def test_a_key_passed_as_the_per_call_model_is_refused_and_not_shown() -> None:
+    llm = ChatWandbInference(api_key="k")
+    with pytest.raises(ValueError, match="model must be") as caught:
+        llm.bind(model=KEY)
+    assert KEY not in str(caught.value)
+    with pytest.raises(ValueError, match="model must be") as caught:
+        llm.invoke("hi", model=KEY)  # no request is made: sockets are blocked here
+    assert KEY not in str(caught.value)
