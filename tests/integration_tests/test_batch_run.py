@@ -21,7 +21,7 @@ from langchain_wandb._sdk_errors import (
     WandbQuotaExceededError,
 )
 from langchain_wandb.batch import BatchSummary, InputError, OutputError, arun, run
-from langchain_wandb.testing import Reply, WandbEmulator
+from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
 
 SMALL = "meta-llama/Llama-3.1-8B-Instruct"
 WEATHER_TOOL = {
@@ -392,3 +392,30 @@ def test_an_openai_batch_body_with_store_service_tier_and_metadata_runs_unchange
     assert all(row["error"] is None for row in read_output(output).values())
     for body in emulator.chat_requests:
         assert not {"store", "service_tier", "metadata"} & set(body)
+
+
+def test_rows_billed_but_failed_count_in_tokens_cost_and_the_spending_cap(
+    emulator: WandbEmulator, tmp_path: Path
+) -> None:
+    """A tool call cut off at max_tokens fails its row, yet W&B billed its tokens."""
+    cut = Reply(
+        tool_calls=[ToolCallReply("get_weather", '{"city": "Par', id="c1")],
+        finish_reason="length",
+    )
+    emulator.script(*[cut] * 6)
+    source = write_lines(tmp_path / "in.jsonl", prompts(6, tools=[WEATHER_TOOL]))
+    output = tmp_path / "out.jsonl"
+    summary = run(emulator.chat_model(max_retries=0), source, output, max_in_flight=1)
+    assert summary.failed == 6
+    assert summary.output_tokens > 0
+    assert summary.cost > 0
+    assert summary.cost_known
+    per_row = summary.cost / 6
+    output.unlink()
+    emulator.script(*[cut] * 6)
+    capped = run(
+        emulator.chat_model(max_retries=0), source, output, max_in_flight=1, max_cost=per_row * 2
+    )
+    assert capped.stop_reason is not None
+    assert "spending cap" in capped.stop_reason
+    assert capped.not_run > 0
