@@ -260,10 +260,32 @@ def merge_strictly(messages: list[AIMessageChunk]) -> AIMessageChunk:
     ]
     return merged.model_copy(
         update={
+            "content": _blocks_as_read(merged.content, calls),
             "tool_calls": [call for call in calls if call["type"] == "tool_call"],
             "invalid_tool_calls": [call for call in calls if call["type"] == "invalid_tool_call"],
         }
     )
+
+
+def _blocks_as_read(
+    content: str | list[str | dict[str, Any]], calls: list[ToolCall | InvalidToolCall]
+) -> str | list[str | dict[str, Any]]:
+    """v1 content with each `tool_call` block as its call reads; text content as it is.
+
+    Core's merge completes cut-off arguments in the blocks too.
+    """
+    if isinstance(content, str):
+        return content
+    read = iter(calls)
+    blocks: list[str | dict[str, Any]] = []
+    for block in content:
+        shown = block
+        if isinstance(block, dict) and block.get("type") == "tool_call":
+            call = next(read, None)
+            if call is not None and call["type"] == "invalid_tool_call":
+                shown = {**{k: v for k, v in block.items() if k != "args"}, **call}
+        blocks.append(shown)
+    return blocks
 
 
 # -- v1 content blocks -------------------------------------------------------------------

@@ -174,3 +174,23 @@ def test_a_call_cut_before_any_argument_is_invalid_with_the_empty_text_sent(
     assert caught.value.llm_output == ""
     if shown:
         assert _shown_args(shown) == ""
+
+
+@pytest.mark.parametrize("finish_reason", ["length", None], ids=["max_tokens", "cut"])
+def test_v1_content_blocks_of_a_cut_off_call_show_the_text_sent(
+    emulator: WandbEmulator, finish_reason: str | None
+) -> None:
+    """With output_version='v1' core's merge made the block {'city': 'Par'}: a call nobody sent."""
+    emulator.script(
+        Reply(tool_calls=[ToolCallReply("get_weather", CUT, id="c1")], finish_reason=finish_reason)
+    )
+    llm = emulator.chat_model(max_retries=0, output_version="v1").bind_tools([get_weather])
+    with pytest.raises((OutputTruncatedError, MalformedResponseError)) as caught:
+        list(llm.stream("Weather in Paris?"))
+    error: Any = caught.value
+    message = error.ai_message if isinstance(error, OutputTruncatedError) else error.partial
+    assert isinstance(message, AIMessage)
+    blocks = [b for b in message.content if isinstance(b, dict) and "tool_call" in b["type"]]
+    assert [(b["type"], b["name"], b["args"], b["id"]) for b in blocks] == [
+        ("invalid_tool_call", "get_weather", CUT, "c1")
+    ]
