@@ -108,10 +108,12 @@ class ToolCallAssembler:
     parallel calls all on index 0, would have them collapse into one call: each new call
     id gets the next index instead. Argument fragments that could still spell `null`
     (sent by some servers for argument-less calls) are held back; a whole `null` is
-    dropped. Every fragment a chunk carries is the server's text, unchanged.
+    dropped. A call's whole name sent again with a later fragment (some servers repeat
+    it on every delta) is not a new piece of it: merging would join it into a name the
+    server never sent. Every fragment a chunk carries is the server's text, unchanged.
     """
 
-    __slots__ = ("_held", "_ids", "_index_map", "_last")
+    __slots__ = ("_held", "_ids", "_index_map", "_last", "_names")
 
     def __init__(self) -> None:
         """Start with no calls seen."""
@@ -119,6 +121,7 @@ class ToolCallAssembler:
         self._ids: dict[int, str] = {}
         self._last = -1
         self._held: dict[int, str] = {}
+        self._names: dict[int, str] = {}
 
     @property
     def any(self) -> bool:
@@ -135,7 +138,9 @@ class ToolCallAssembler:
             index = self._index(_field(call, "index", int, "delta.tool_calls[]"), call_id)
             fragment = _field(function, "arguments", str, "delta.tool_calls[].function") or ""
             args = self._release(index, fragment)
-            name = _field(function, "name", str, "delta.tool_calls[].function") or None
+            name = self._new_name(
+                index, _field(function, "name", str, "delta.tool_calls[].function")
+            )
             chunks.append(_tool_call_chunk(index, args, name=name, call_id=call_id))
         return chunks
 
@@ -175,6 +180,14 @@ class ToolCallAssembler:
             self._ids[index] = call_id
         self._last = index
         return index
+
+    def _new_name(self, index: int, name: str | None) -> str | None:
+        """The name piece to merge: None for none, or for the whole name sent again."""
+        so_far = self._names.get(index)
+        if not name or name == so_far:
+            return None
+        self._names[index] = (so_far or "") + name
+        return name
 
     def _release(self, index: int, fragment: str) -> str:
         held = self._held.get(index)
@@ -247,10 +260,32 @@ def merge_strictly(messages: list[AIMessageChunk]) -> AIMessageChunk:
     ]
     return merged.model_copy(
         update={
+            "content": _blocks_as_read(merged.content, calls),
             "tool_calls": [call for call in calls if call["type"] == "tool_call"],
             "invalid_tool_calls": [call for call in calls if call["type"] == "invalid_tool_call"],
         }
     )
+
+
+def _blocks_as_read(
+    content: str | list[str | dict[str, Any]], calls: list[ToolCall | InvalidToolCall]
+) -> str | list[str | dict[str, Any]]:
+    """v1 content with each `tool_call` block as its call reads; text content as it is.
+
+    Core's merge completes cut-off arguments in the blocks too.
+    """
+    if isinstance(content, str):
+        return content
+    read = iter(calls)
+    blocks: list[str | dict[str, Any]] = []
+    for block in content:
+        shown = block
+        if isinstance(block, dict) and block.get("type") == "tool_call":
+            call = next(read, None)
+            if call is not None and call["type"] == "invalid_tool_call":
+                shown = {**{k: v for k, v in block.items() if k != "args"}, **call}
+        blocks.append(shown)
+    return blocks
 
 
 # -- v1 content blocks -------------------------------------------------------------------

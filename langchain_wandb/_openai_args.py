@@ -358,8 +358,10 @@ def _effort(reasoning: Mapping[str, Any]) -> Any:
     return reasoning.get("effort")
 
 
-def check_unknown_name(name: str, known: Iterable[str]) -> None:
+def check_unknown_name(name: str, known: Iterable[str], other: str = "model_kwargs={...}") -> None:
     """Refuse an unknown argument that is a credential or a typo of a known one.
+
+    `other` is where other request fields go, for the message.
 
     Raises:
         ValueError: If `name` looks like a credential, or is close to a known name.
@@ -370,7 +372,7 @@ def check_unknown_name(name: str, known: Iterable[str]) -> None:
         if close:
             raise ValueError(
                 f"{name} is not an argument of ChatWandbInference: did you mean {close[0]}? "
-                "(Other request fields go in model_kwargs={...}.)"
+                f"(Other request fields go in {other}.)"
             )
     check_not_a_credential(name, "the request body")
 
@@ -378,6 +380,20 @@ def check_unknown_name(name: str, known: Iterable[str]) -> None:
 def _looks_like_a_credential(name: str) -> bool:
     # camelCase words are words too: `openAIApiKey` (LangChain.js's name), `accessToken`.
     return bool(_CREDENTIAL.search(_CAMEL_BOUNDARY.sub("_", name)))
+
+
+# W&B keys: 40 hex digits, or (newer) wandb_v1_...: never echoed in an error.
+_KEY_LIKE = re.compile(r"^\s*(wandb_v\d+_\S+|[A-Za-z0-9_\-]{32,})\s*$")
+
+
+def looks_like_a_key(value: str) -> bool:
+    """Whether `value` looks like a W&B API key (given by mistake for another setting)."""
+    return bool(_KEY_LIKE.match(value))
+
+
+def shown_value(value: str) -> str:
+    """`value` for an error message, unless it looks like a key given in the wrong place."""
+    return "what looks like an API key (not shown)" if looks_like_a_key(value) else repr(value)
 
 
 def check_not_a_credential(name: str, where: str) -> None:
@@ -414,12 +430,73 @@ def check_headers(headers: Mapping[str, str] | None) -> None:
             )
 
 
+# Settings of the model (endpoint, client, retries, governor, LangChain switches), not
+# request fields: per call they would reach W&B as body fields that it ignores.
+_MODEL_SETTINGS = frozenset(
+    {
+        "name",
+        "model_name",
+        "base_url",
+        "openai_api_base",
+        "project",
+        "prices",
+        "max_retries",
+        "request_timeout",
+        "stream_idle_timeout",
+        "stream_chunk_timeout",
+        "max_concurrency",
+        "adaptive_concurrency",
+        "governor_backend",
+        "default_headers",
+        "http_async_client",
+        "streaming",
+        "disable_streaming",
+        "cache",
+        "verbose",
+        "custom_get_token_ids",
+        "rate_limiter",
+        "output_version",
+        "profile",
+    }
+)
+# LangChain's run options: they belong in the call's config (core raised a TypeError).
+_RUN_OPTIONS = frozenset({"callbacks", "tags", "metadata", "run_name"})
+# What a call may name: request fields (and what the chat model reads per call).
+_CALL_FIELDS = frozenset(
+    {
+        "model",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "seed",
+        "frequency_penalty",
+        "presence_penalty",
+        "logprobs",
+        "top_logprobs",
+        "logit_bias",
+        "reasoning",
+        "reasoning_effort",
+        "send_reasoning",
+        "cache_salt",
+        "extra_body",
+        "stream_usage",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "n",
+    }
+)
+
+
 def check_call_options(options: Mapping[str, Any]) -> None:
     """Refuse per-call options W&B cannot honour (at bind time, or when called).
 
     Raises:
-        ValueError: If an option is ChatOpenAI-only, several choices (`n`) are asked
-            for, or a credential would be sent as a body field.
+        ValueError: If an option is ChatOpenAI-only, a setting of the model (not a request
+            field), a typo of a request field, several choices (`n`) are asked for, or a
+            credential would be sent as a body field.
     """
     for name, value in options.items():
         if name in _CALL_REFUSALS:
@@ -432,8 +509,46 @@ def check_call_options(options: Mapping[str, Any]) -> None:
             )
         if name == "n" and value not in (None, 1):
             raise ValueError(f"n is not supported: {OPENAI_ARGS['n'].note}")
+        if name == "model" and isinstance(value, str) and looks_like_a_key(value):
+            # A key as model would travel in the body, and come back in W&B's 404.
+            raise ValueError(f"model must be a W&B model id, got {shown_value(value)}.")
         if name == "reasoning" and isinstance(value, Mapping):
             effort_as_field(dict(options))  # refused now, at bind, if it cannot be
         check_not_a_credential(name, "the request body")
+        _check_call_name(name)
         if name == "extra_body" and isinstance(value, Mapping):
             check_call_options(value)  # merged into the body as it is
+
+
+def _check_call_name(name: str) -> None:
+    """Refuse a per-call name that is not a request field: a setting, refused, or a typo.
+
+    Raises:
+        ValueError: If `name` would reach W&B as a body field that means nothing there.
+    """
+    arg = OPENAI_ARGS.get(name)
+    if name in _CALL_FIELDS or name in SERVER_EXTRAS:
+        return
+    if arg is not None and arg.handling == "refused":
+        raise ValueError(f"{name} is not supported: {arg.note}")
+    if name == "model_kwargs":
+        raise ValueError(
+            "model_kwargs is a setting of the model; per call, pass its fields themselves "
+            "(e.g. top_k=5) or extra_body={...}."
+        )
+    if name in _MODEL_SETTINGS:
+        raise ValueError(
+            f"{name} is a setting of the model, not a request field: build the "
+            f"ChatWandbInference with {name}=... (per call it would reach W&B as a body field "
+            "that it ignores)."
+        )
+    if name in _RUN_OPTIONS:
+        raise ValueError(
+            f"{name} is a run option, not a request field: pass it in the call's config "
+            f"(llm.invoke(..., config={{'{name}': ...}})) or use llm.with_config({name}=...)."
+        )
+    if arg is not None:  # ChatOpenAI's constructor alias (the rest is handled above)
+        raise ValueError(
+            f"{name} is ChatOpenAI's name for {arg.target}: per call, pass {arg.target}=..."
+        )
+    check_unknown_name(name, _CALL_FIELDS, "extra_body={...}")

@@ -43,14 +43,25 @@ def redact(text: str, secret: str) -> str:
 
 
 def redact_value(value: Any, secret: str) -> Any:
-    """A copy of a decoded JSON value (or any str) with the key masked in every string."""
-    if isinstance(value, str):
-        return redact(value, secret)
-    if isinstance(value, dict):
-        return {key: redact_value(item, secret) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact_value(item, secret) for item in value]
-    return value
+    """A copy of a decoded JSON value (or any str) with the key masked in every string.
+
+    Any depth: walked without recursion, since a server's body may nest deeper than
+    Python's stack (a RecursionError here would lose the typed error).
+    """
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]  # (value, its copy's parent, key)
+    while stack:
+        item, parent, key = stack.pop()
+        copy: Any
+        if isinstance(item, dict):
+            parent[key] = copy = dict.fromkeys(item)
+            stack.extend((child, copy, name) for name, child in item.items())
+        elif isinstance(item, list):
+            parent[key] = copy = [None] * len(item)
+            stack.extend((child, copy, index) for index, child in enumerate(item))
+        else:
+            parent[key] = redact(item, secret) if isinstance(item, str) else item
+    return root[0]
 
 
 def redact_chain(error: BaseException, secret: str) -> None:

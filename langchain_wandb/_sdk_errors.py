@@ -332,6 +332,12 @@ def convert_sdk_error(error: openai.OpenAIError, *, model: str, secret: str) -> 
     status = error.status_code
     said = server_text(error)  # classified on the server's own words, masked after
     cls, hint = _status_class(status, said, model)
+    if status == 404 and error.request.url.path.endswith("/models"):
+        # No model was asked for: the model list itself is missing at this base URL.
+        hint = (
+            f"W&B Inference has no model list at {error.request.url.copy_with(query=None)}: "
+            "check base_url (W&B's is https://api.inference.wandb.ai/v1)."
+        )
     return cls(
         redact(f"{hint} Server said ({status}): {said}", secret),
         response=_masked_response(error.response, secret),

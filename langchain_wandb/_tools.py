@@ -230,7 +230,11 @@ class StructuredOutputParser(BaseCumulativeTransformOutputParser[Any]):
 
         """
         if partial:
-            return self.partial_parser.parse_result(result, partial=True)
+            try:
+                return self.partial_parser.parse_result(result, partial=True)
+            except RecursionError:  # core's partial-JSON parser recurses once per level
+                return None  # no partial object; the final parse says it is too deep
+
         generation = result[0]
         message = generation.message if isinstance(generation, ChatGeneration) else None
         if not isinstance(message, AIMessage):

@@ -26,6 +26,7 @@ from langchain_core.language_models.chat_models import (
 )
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import add_ai_message_chunks
+from langchain_core.messages.tool import invalid_tool_call
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.utils import from_env, get_pydantic_field_names, secret_from_env
@@ -44,6 +45,8 @@ from langchain_wandb._openai_args import (
     check_call_options,
     check_headers,
     effort_as_field,
+    looks_like_a_key,
+    shown_value,
     translate_openai_args,
 )
 from langchain_wandb._request import (
@@ -71,6 +74,8 @@ DEFAULT_BASE_URL = "https://api.inference.wandb.ai/v1"
 DEFAULT_MODEL = "openai/gpt-oss-120b"
 _CHARS_PER_TOKEN = 4.0  # langchain-core's count_tokens_approximately default
 _PROJECT_PATTERN = re.compile(r"^[^/\s]+/[^/\s]+$")
+
+
 _MISSING_KEY = (
     "No W&B API key: set the WANDB_API_KEY environment variable or pass api_key=... "
     "(get a key at https://wandb.ai/authorize)."
@@ -339,9 +344,10 @@ class ChatWandbInference(BaseChatModel):
     @field_validator("model_name")
     @classmethod
     def _check_model_name(cls, model: str) -> str:
-        if not model.strip() or model != model.strip():
+        if not model.strip() or model != model.strip() or looks_like_a_key(model):
+            # A key as model would travel in the body, and come back in W&B's 404.
             raise ValueError(
-                f"model must be a W&B model id such as {DEFAULT_MODEL!r}, got {model!r} "
+                f"model must be a W&B model id such as {DEFAULT_MODEL!r}, got {shown_value(model)} "
                 "(list them with `python -m langchain_wandb --list-models`)."
             )
         return model
@@ -373,8 +379,10 @@ class ChatWandbInference(BaseChatModel):
     @classmethod
     def _check_project(cls, project: str | None) -> str | None:
         if project and not _PROJECT_PATTERN.match(project):
+            # A key here (WANDB_API_KEY and WANDB_PROJECT mixed up) must not be printed.
             raise ValueError(
-                f"project must be 'team/project' (your W&B entity and project), got {project!r}."
+                "project must be 'team/project' (your W&B entity and project), got "
+                f"{shown_value(project)}."
             )
         return project or None
 
@@ -385,7 +393,7 @@ class ChatWandbInference(BaseChatModel):
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError(
                 f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got "
-                f"{base_url!r} (from the argument or WANDB_INFERENCE_BASE_URL)."
+                f"{shown_value(base_url)} (from the argument or WANDB_INFERENCE_BASE_URL)."
             )
         return base_url.rstrip("/")
 
@@ -991,7 +999,7 @@ def _raise_if_a_tool_call_was_cut_off(
             or (isinstance(last_args, str) and not _is_whole_json(last_args))
         )
         if cut:
-            _raise_truncated(message, body)
+            _raise_truncated(_last_call_as_sent(message, last_args), body)
         return
     from langchain_wandb._chunks import is_cut_off_object
     from langchain_wandb._errors import ToolCallCutOffError
@@ -1010,13 +1018,32 @@ def _raise_if_a_tool_call_was_cut_off(
 def _raise_truncated(message: AIMessage, body: dict[str, Any]) -> None:
     from langchain_wandb._tools import OutputTruncatedError
 
-    cut = [*message.invalid_tool_calls, *message.tool_calls][-1:]
+    # The call that was cut: an invalid one (a whole call may come before it), else the last.
+    cut = message.invalid_tool_calls[-1:] or message.tool_calls[-1:]
     name = cut[0].get("name") if cut else None
     raise OutputTruncatedError.from_message(
         AIMessage(**_message_fields(message)),
         max_tokens=body.get("max_tokens"),
         what=f"the tool call to {name!r}" if name else "a tool call",
     )
+
+
+def _last_call_as_sent(message: AIMessage, last_args: Any) -> AIMessage:
+    """`message` with its last call listed invalid, with the server's text, if that was cut.
+
+    langchain-core parses cut-off arguments `""` as `{}`: a call that looks runnable, with
+    arguments the server never sent.
+    """
+    cut_but_valid = not message.invalid_tool_calls and message.tool_calls
+    if not (cut_but_valid and isinstance(last_args, str) and not _is_whole_json(last_args)):
+        return message
+    *whole, last = message.tool_calls
+    invalid = invalid_tool_call(
+        name=last["name"], args=last_args, id=last["id"], error="cut off at max_tokens"
+    )
+    fields = _message_fields(message)
+    fields.update(tool_calls=whole, invalid_tool_calls=[*message.invalid_tool_calls, invalid])
+    return AIMessage(**fields)
 
 
 def _message_fields(message: AIMessage) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 Each non-blank line is one request, in any of these forms (they may be mixed):
 - OpenAI Batch API: `{"custom_id", "method": "POST", "url": "/v1/chat/completions",
   "body": {"model", "messages", ...}}`; every body field but `messages`/`stream`/
-  `stream_options` is a per-call parameter of the chat model (`model` included);
+  `stream_options`/`metadata` is a per-call parameter of the chat model (`model`
+  included); `metadata` becomes LangChain run metadata, and OpenAI's defaults for
+  `store` and `service_tier` are dropped (they ask for nothing);
 - `{"custom_id", "messages", ...}`: the same without the envelope;
 - plain text (a line not starting with `{`): one user prompt.
 
@@ -13,7 +15,7 @@ a `BadRow` naming its line number and the problem; it never stops the other line
 
 from __future__ import annotations
 
-import json
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +23,17 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, convert_to_messages
 
+from langchain_wandb._json import json_loads
+
 _CHAT_URLS = ("/v1/chat/completions", "/chat/completions")
 # Body fields the runner decides itself (it always reads whole answers and their usage).
-_RUNNER_FIELDS = ("messages", "stream", "stream_options")
+_RUNNER_FIELDS = ("messages", "stream", "stream_options", "metadata")
+# OpenAI-only body fields at values that ask for nothing W&B lacks (OpenAI's defaults), so
+# that an OpenAI batch file runs unchanged; other values are refused per row by the model.
+_OPENAI_DEFAULTS: dict[str, tuple[Any, ...]] = {
+    "store": (False, None),
+    "service_tier": ("auto", "default", None),
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ class Row:
     """The conversation to send."""
     params: dict[str, Any] = field(default_factory=dict)
     """Per-call parameters for the chat model (`model`, `temperature`, `tools`, ...)."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """The body's `metadata` (OpenAI's request tags): LangChain run metadata, for traces."""
 
 
 @dataclass(frozen=True)
@@ -62,14 +74,17 @@ def fallback_id(line: int) -> str:
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, stripped bytes) of each non-blank line, streamed."""
+    """(line number, stripped bytes) of each non-blank line, streamed.
+
+    A UTF-8 byte order mark (what Windows editors save) is not part of the first line.
+    """
     try:
         handle = path.open("rb")
     except OSError as error:
         raise InputError(f"cannot read the input file {str(path)!r}: {error.strerror}") from None
     with handle:
         for number, raw in enumerate(handle, 1):
-            text = raw.strip()
+            text = (raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw).strip()
             if text:
                 yield number, text
 
@@ -79,7 +94,7 @@ def custom_id_of(line: int, raw: bytes) -> str:
     if not raw.startswith(b"{"):
         return fallback_id(line)
     try:
-        data = json.loads(raw)
+        data = json_loads(raw)
     except ValueError:
         return fallback_id(line)
     value = data.get("custom_id") if isinstance(data, dict) else None
@@ -95,7 +110,7 @@ def parse_line(line: int, raw: bytes) -> Row | BadRow:
     if not text.startswith("{"):
         return Row(line, fallback_id(line), convert_to_messages([("human", text)]))
     try:
-        data = json.loads(text)
+        data = json_loads(text)
     except ValueError as error:
         return BadRow(line, fallback_id(line), f"line {line} is not valid JSON: {error}")
     custom_id = data.get("custom_id", fallback_id(line))
@@ -104,12 +119,16 @@ def parse_line(line: int, raw: bytes) -> Row | BadRow:
     problem, request = _request_of(data)
     if problem:
         return BadRow(line, custom_id, f"line {line}: {problem}")
-    params = {key: value for key, value in request.items() if key not in _RUNNER_FIELDS}
+    params = {
+        key: value
+        for key, value in request.items()
+        if key not in _RUNNER_FIELDS and value not in _OPENAI_DEFAULTS.get(key, ())
+    }
     try:
         messages = convert_to_messages(request["messages"])
     except (ValueError, TypeError, KeyError, NotImplementedError) as error:
         return BadRow(line, custom_id, f"line {line}: messages cannot be read: {error}")
-    return Row(line, custom_id, messages, params)
+    return Row(line, custom_id, messages, params, request.get("metadata") or {})
 
 
 def _request_of(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -141,4 +160,6 @@ def _request_of(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     messages = request.get("messages")
     if not isinstance(messages, list) or not messages:
         return "messages must be a non-empty list", {}
+    if not isinstance(request.get("metadata") or {}, dict):
+        return "metadata must be a JSON object", {}
     return "", request

@@ -23,6 +23,7 @@ from langchain_core.exceptions import (
 )
 from langchain_core.messages import AIMessage
 
+from langchain_wandb._json import json_loads
 from langchain_wandb._results import token_usage
 
 Outcome = Literal["stop", "transient", "permanent"]
@@ -60,8 +61,7 @@ def error_record(custom_id: str, error: BaseException) -> dict[str, Any]:
     status = getattr(error, "status_code", None)
     response = None
     if isinstance(status, int):
-        body = getattr(error, "body", None)
-        response = {"status_code": status, "request_id": None, "body": {"error": body}}
+        response = {"status_code": status, "request_id": None, "body": _server_body(error)}
     return {
         "id": new_row_id(),
         "custom_id": custom_id,
@@ -72,6 +72,22 @@ def error_record(custom_id: str, error: BaseException) -> dict[str, Any]:
             "retry_on_resume": outcome_of(error) == "transient",
         },
     }
+
+
+def _server_body(error: BaseException) -> Any:
+    """The error body as the server sent it (key masked): its JSON, else its text.
+
+    Not the SDK's `error.body`, which is the body's `error` member when it has one and
+    the whole body otherwise (W&B's 422 `{"detail": ...}`): rewrapping it would invent.
+    """
+    response = getattr(error, "response", None)
+    content = getattr(response, "content", b"")
+    try:
+        body = json_loads(content)
+        json.dumps(body)  # JSON deep enough to read can be too deep to write back
+    except (ValueError, RecursionError):
+        return content.decode("utf-8", "replace") or {"error": getattr(error, "body", None)}
+    return body
 
 
 def bad_input_record(custom_id: str, problem: str) -> dict[str, Any]:

@@ -163,7 +163,7 @@ class _Run:
         params = dict(row.params)
         if not self.row_models:
             params.pop("model", None)
-        config: Any = {"metadata": {"batch_custom_id": row.custom_id}}
+        config: Any = {"metadata": {**row.metadata, "batch_custom_id": row.custom_id}}
         try:
             message = await self.llm.ainvoke(row.messages, config, **params)
         except Exception as error:  # every failure is the row's result
@@ -189,11 +189,21 @@ class _Run:
             self.summary.retry_later += 1
         else:
             self.summary.failed += 1
+        # An answer that arrived with usage and failed after (cut off at max_tokens, a
+        # stream broken after its usage): W&B billed it, so it counts, toward the cap too.
+        billed = getattr(error, "ai_message", None) or getattr(error, "partial", None)
+        if isinstance(billed, AIMessage) and billed.usage_metadata:
+            self.summary.add_billed(billed)
+            self.check_cap()
 
     def record_answer(self, row: Row, message: AIMessage) -> None:
         """Journal an answered row; stop at the spending cap."""
         self.journal.write(dumps(success_record(row.custom_id, message)))
         self.summary.add_answer(message)
+        self.check_cap()
+
+    def check_cap(self) -> None:
+        """Stop the run once the spending cap is reached (or cannot be enforced)."""
         if self.max_cost is None:
             return
         if self.summary.unpriced:

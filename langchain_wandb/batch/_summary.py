@@ -33,7 +33,8 @@ class BatchSummary:
     bad_lines: list[int] = field(default_factory=list)
     """Line numbers of the first invalid input lines."""
     usage: ModelUsage = field(default_factory=ModelUsage)
-    """Requests, tokens by kind and USD of the rows answered in this run, counted as
+    """Requests, tokens by kind and USD of the rows W&B billed in this run (answered, or
+    failed after the answer arrived, e.g. cut off at `max_tokens`), counted as
     `get_wandb_callback` counts calls (answers from LangChain's cache are not billed)."""
     wall_time: float = 0.0
     """Seconds the run took."""
@@ -62,12 +63,12 @@ class BatchSummary:
 
     @property
     def input_tokens(self) -> int:
-        """Prompt tokens of the rows answered in this run."""
+        """Prompt tokens of the rows billed in this run (see `usage`)."""
         return self.usage.input_tokens
 
     @property
     def output_tokens(self) -> int:
-        """Completion tokens (reasoning included) of the rows answered in this run."""
+        """Completion tokens (reasoning included) of the rows billed in this run."""
         return self.usage.output_tokens
 
     @property
@@ -82,17 +83,21 @@ class BatchSummary:
 
     @property
     def cost(self) -> float:
-        """USD of the answered rows whose price is known (see `unpriced`)."""
+        """USD of the billed rows whose price is known (see `unpriced`)."""
         return self.usage.priced_cost
 
     @property
     def unpriced(self) -> int:
-        """Answered rows without a known price: then `cost` is a lower bound."""
+        """Billed rows without a known price: then `cost` is a lower bound."""
         return self.usage.unpriced_requests
 
     def add_answer(self, message: AIMessage) -> None:
         """Count an answered row's tokens and cost."""
         self.answered += 1
+        self.add_billed(message)
+
+    def add_billed(self, message: AIMessage) -> None:
+        """Count the tokens and cost of an answer W&B billed (a failed row's too)."""
         self.usage.add(message.usage_metadata, message.response_metadata.get("cost"))
 
     def add_bad_line(self, line: int) -> None:

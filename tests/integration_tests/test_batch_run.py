@@ -21,7 +21,7 @@ from langchain_wandb._sdk_errors import (
     WandbQuotaExceededError,
 )
 from langchain_wandb.batch import BatchSummary, InputError, OutputError, arun, run
-from langchain_wandb.testing import Reply, WandbEmulator
+from langchain_wandb.testing import Reply, ToolCallReply, WandbEmulator
 
 SMALL = "meta-llama/Llama-3.1-8B-Instruct"
 WEATHER_TOOL = {
@@ -362,3 +362,60 @@ def test_a_resumed_runs_progress_starts_at_the_rows_already_done(
     assert "3/4" in shown
     assert "4/4" in shown
     assert "0/4" not in shown
+
+
+@pytest.mark.parametrize(
+    "kind", ["invalid_parameters", "invalid_request", "not_found", "server_error"]
+)
+def test_a_failed_rows_response_body_is_the_servers_error_body_as_sent(
+    emulator: WandbEmulator, tmp_path: Path, kind: str
+) -> None:
+    """W&B's 422 is `{"detail": [...]}`, not `{"error": ...}`: the row must not rewrap it."""
+    reply = Reply.wandb_error(kind)
+    source = write_lines(tmp_path / "in.jsonl", prompts(1))
+    output = tmp_path / "out.jsonl"
+    emulator.script(reply)
+    run(emulator.chat_model(max_retries=0), source, output)
+    row = read_output(output)["r0"]
+    assert row["response"]["status_code"] == reply.status
+    assert row["response"]["body"] == reply.error_body
+
+
+def test_an_openai_batch_body_with_store_service_tier_and_metadata_runs_unchanged(
+    emulator: WandbEmulator, tmp_path: Path
+) -> None:
+    extra = {"store": False, "service_tier": "auto", "metadata": {"experiment": "e1"}}
+    source = write_lines(tmp_path / "in.jsonl", prompts(2, **extra))
+    output = tmp_path / "out.jsonl"
+    summary = run(emulator.chat_model(max_retries=0), source, output)
+    assert summary.complete
+    assert all(row["error"] is None for row in read_output(output).values())
+    for body in emulator.chat_requests:
+        assert not {"store", "service_tier", "metadata"} & set(body)
+
+
+def test_rows_billed_but_failed_count_in_tokens_cost_and_the_spending_cap(
+    emulator: WandbEmulator, tmp_path: Path
+) -> None:
+    """A tool call cut off at max_tokens fails its row, yet W&B billed its tokens."""
+    cut = Reply(
+        tool_calls=[ToolCallReply("get_weather", '{"city": "Par', id="c1")],
+        finish_reason="length",
+    )
+    emulator.script(*[cut] * 6)
+    source = write_lines(tmp_path / "in.jsonl", prompts(6, tools=[WEATHER_TOOL]))
+    output = tmp_path / "out.jsonl"
+    summary = run(emulator.chat_model(max_retries=0), source, output, max_in_flight=1)
+    assert summary.failed == 6
+    assert summary.output_tokens > 0
+    assert summary.cost > 0
+    assert summary.cost_known
+    per_row = summary.cost / 6
+    output.unlink()
+    emulator.script(*[cut] * 6)
+    capped = run(
+        emulator.chat_model(max_retries=0), source, output, max_in_flight=1, max_cost=per_row * 2
+    )
+    assert capped.stop_reason is not None
+    assert "spending cap" in capped.stop_reason
+    assert capped.not_run > 0

@@ -104,3 +104,93 @@ def test_a_whole_call_streams_exactly_and_is_a_call(emulator: WandbEmulator, api
     assert _shown_args(shown) == '{"city": "Paris"}'
     merged: Any = sum(shown[1:], shown[0])
     assert merged.tool_calls[0]["args"] == {"city": "Paris"}
+
+
+@tool
+def get_time(zone: str) -> str:
+    """Get the time in a time zone."""
+    return f"It is noon in {zone}."
+
+
+@pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
+@pytest.mark.parametrize("api", APIS)
+def test_the_error_names_the_call_that_was_cut_not_a_whole_one_before_it(
+    emulator: WandbEmulator, api: str, streaming: bool
+) -> None:
+    emulator.script(
+        Reply(
+            tool_calls=[
+                ToolCallReply("get_weather", '{"city": "Paris"}', id="c1"),
+                ToolCallReply("get_time", '{"zone": "Eu', id="c2"),
+            ],
+            finish_reason="length",
+        )
+    )
+    llm = emulator.chat_model(max_retries=0, streaming=streaming).bind_tools(
+        [get_weather, get_time]
+    )
+    shown: list[AIMessageChunk] = []
+    with pytest.raises(OutputTruncatedError) as caught:
+        if api == "stream":
+            shown.extend(llm.stream("Weather and time?"))  # type: ignore[arg-type]
+        elif api == "astream":
+
+            async def collect() -> None:
+                shown.extend([chunk async for chunk in llm.astream("Weather and time?")])  # type: ignore[misc]
+
+            asyncio.run(collect())
+        elif api == "invoke":
+            llm.invoke("Weather and time?")
+        else:
+            asyncio.run(llm.ainvoke("Weather and time?"))
+    text = str(caught.value)
+    assert "the tool call to 'get_time'" in text
+    assert "get_weather" not in text
+    message = caught.value.ai_message
+    assert [(c["name"], c["args"]) for c in message.tool_calls] == [
+        ("get_weather", {"city": "Paris"})
+    ]
+    assert [(c["name"], c["args"]) for c in message.invalid_tool_calls] == [
+        ("get_time", '{"zone": "Eu')
+    ]
+    if shown:
+        assert _shown_args(shown) == '{"city": "Paris"}{"zone": "Eu'
+
+
+@pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
+@pytest.mark.parametrize("api", APIS)
+def test_a_call_cut_before_any_argument_is_invalid_with_the_empty_text_sent(
+    emulator: WandbEmulator, api: str, streaming: bool
+) -> None:
+    """Core reads arguments `""` as `{}`: the error must not offer that as a runnable call."""
+    emulator.script(
+        Reply(tool_calls=[ToolCallReply("get_weather", "", id="c1")], finish_reason="length")
+    )
+    shown: list[AIMessageChunk] = []
+    with pytest.raises(OutputTruncatedError) as caught:
+        _run(emulator, api, streaming=streaming, shown=shown)
+    assert "the tool call to 'get_weather'" in str(caught.value)
+    _only_invalid(caught.value.ai_message, "")
+    assert caught.value.llm_output == ""
+    if shown:
+        assert _shown_args(shown) == ""
+
+
+@pytest.mark.parametrize("finish_reason", ["length", None], ids=["max_tokens", "cut"])
+def test_v1_content_blocks_of_a_cut_off_call_show_the_text_sent(
+    emulator: WandbEmulator, finish_reason: str | None
+) -> None:
+    """With output_version='v1' core's merge made the block {'city': 'Par'}: a call nobody sent."""
+    emulator.script(
+        Reply(tool_calls=[ToolCallReply("get_weather", CUT, id="c1")], finish_reason=finish_reason)
+    )
+    llm = emulator.chat_model(max_retries=0, output_version="v1").bind_tools([get_weather])
+    with pytest.raises((OutputTruncatedError, MalformedResponseError)) as caught:
+        list(llm.stream("Weather in Paris?"))
+    error: Any = caught.value
+    message = error.ai_message if isinstance(error, OutputTruncatedError) else error.partial
+    assert isinstance(message, AIMessage)
+    blocks = [b for b in message.content if isinstance(b, dict) and "tool_call" in b["type"]]
+    assert [(b["type"], b["name"], b["args"], b["id"]) for b in blocks] == [
+        ("invalid_tool_call", "get_weather", CUT, "c1")
+    ]

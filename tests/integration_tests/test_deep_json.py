@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from typing import Any
+from typing import Any, Literal
 
 import pytest
-from pydantic import SecretStr
+from langchain_core.exceptions import OutputParserException
+from pydantic import BaseModel, SecretStr
 
 from langchain_wandb import ChatWandbInference, MalformedResponseError
+from langchain_wandb.errors import WandbBadRequestError
+from langchain_wandb.testing import Reply, WandbEmulator
 from tests.deep_json import DEEP, assert_deep_call
 from tests.integration_tests.raw_server import SSE_HEAD, http_response, raw_server
 
@@ -63,3 +66,45 @@ def test_a_deep_stream_event_is_malformed_data() -> None:
         with pytest.raises(MalformedResponseError, match="malformed JSON") as caught:
             llm.invoke("hi")
     assert len(str(caught.value)) < 1000
+
+
+@pytest.mark.parametrize("depth", [900, 5000])
+@pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
+def test_a_deep_error_body_still_gives_the_typed_error_with_the_servers_text(
+    streaming: bool, depth: int
+) -> None:
+    body = '{"error": {"message": "Bad tools", "x": ' + "[" * depth + "]" * depth + "}}"
+
+    def answer(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(http_response(400, body.encode()))
+
+    with raw_server(answer) as server, pytest.raises(WandbBadRequestError) as caught:
+        _model(server.base_url, streaming=streaming).invoke("hi")
+    text = str(caught.value)
+    assert "Server said (400): " in text
+    assert "Bad tools" in text  # read as its message, or quoted where too deep to read
+
+
+class _City(BaseModel):
+    name: str
+
+
+@pytest.mark.parametrize("api", ["stream", "astream"])
+@pytest.mark.parametrize("method", ["json_schema", "json_mode"])
+@pytest.mark.parametrize("streaming", [True, False], ids=["streamed", "plain"])
+def test_deep_structured_output_streamed_is_a_parsing_error(
+    emulator: WandbEmulator, method: Literal["json_schema", "json_mode"], streaming: bool, api: str
+) -> None:
+    """Core's partial-JSON parser recursed into a RecursionError on each streamed part."""
+    emulator.script(Reply(content='{"name": "x", "d": ' + "[" * 5000 + "]" * 5000 + "}"))
+    structured = emulator.chat_model(max_retries=0, streaming=streaming).with_structured_output(
+        _City, method=method
+    )
+
+    async def collect() -> list[Any]:
+        return [part async for part in structured.astream("hi")]
+
+    with pytest.raises(OutputParserException, match="not valid JSON") as caught:
+        list(structured.stream("hi")) if api == "stream" else asyncio.run(collect())
+    assert isinstance(caught.value.__cause__, ValueError)
+    assert "too deep" in str(caught.value.__cause__)

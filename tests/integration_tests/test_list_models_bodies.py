@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from langchain_wandb import ChatWandbInference, WandbStreamError
+from langchain_wandb.errors import WandbNotFoundError
 from tests.integration_tests.raw_server import SSE_HEAD, http_response, raw_server
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -70,3 +71,18 @@ def test_a_model_list_is_read() -> None:
         llm = ChatWandbInference(base_url=server.base_url, api_key=SecretStr("k"))
         assert [m.id for m in llm.list_models()] == ["openai/gpt-oss-120b"]
         assert [m.id for m in asyncio.run(llm.alist_models())] == ["openai/gpt-oss-120b"]
+
+
+@pytest.mark.parametrize("api", ["list_models", "alist_models"])
+def test_a_404_for_the_model_list_blames_the_base_url_not_a_model(api: str) -> None:
+    """No model was asked for: "Model '(list models)' was not found" told the user nothing."""
+    body = b'{"detail": "The requested resource was not found"}'
+    with raw_server(lambda conn, request: conn.sendall(http_response(404, body))) as server:
+        llm = ChatWandbInference(base_url=server.base_url, api_key=SecretStr("k"), max_retries=0)
+        with pytest.raises(WandbNotFoundError) as caught:
+            llm.list_models() if api == "list_models" else asyncio.run(llm.alist_models())
+    text = str(caught.value)
+    assert "Model " not in text
+    assert f"{server.base_url}/models" in text
+    assert "base_url" in text
+    assert "The requested resource was not found" in text

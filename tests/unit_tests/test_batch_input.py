@@ -160,3 +160,52 @@ def test_id_set_holds_many_ids_by_hash() -> None:
     assert "row-4999" in ids
     assert "row-5000" not in ids
     assert 17 not in ids
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path: Path) -> None:
+    """Windows editors save UTF-8 with a BOM: the first request must still be read as JSON."""
+    source = tmp_path / "in.jsonl"
+    line = {"custom_id": "first", "body": {"messages": [{"role": "user", "content": "hi"}]}}
+    source.write_bytes(b"\xef\xbb\xbf" + json.dumps(line).encode() + b"\r\nsecond\r\n")
+    rows = [parse_line(number, raw) for number, raw in numbered_lines(source)]
+    assert isinstance(rows[0], Row)
+    assert rows[0].custom_id == "first"
+    assert rows[0].messages == [HumanMessage("hi")]
+    assert isinstance(rows[1], Row)
+    assert rows[1].messages == [HumanMessage("second")]
+
+
+def test_json_nested_too_deep_is_a_bad_line_not_a_crash(tmp_path: Path) -> None:
+    deep = b'{"custom_id": "d", "prompt": "p", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    row = parse_line(4, deep)
+    assert isinstance(row, BadRow)
+    assert row.problem.startswith("line 4 is not valid JSON")
+    assert "too deep" in row.problem
+    assert custom_id_of(4, deep) == "line-4"
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(deep + b"\n" + b'{"custom_id": "ok", "prompt": "p"}\n')
+    assert scan_input(source) == 2
+
+
+def test_openai_defaults_ask_for_nothing_and_metadata_is_run_metadata() -> None:
+    """OpenAI batch files carry `store`, `service_tier` and `metadata`: they must run unchanged."""
+    body = {
+        "messages": [{"role": "user", "content": "hi"}],
+        "store": False,
+        "service_tier": "auto",
+        "metadata": {"experiment": "e1"},
+        "temperature": 0.2,
+    }
+    row = _parse({"custom_id": "a", "body": body})
+    assert isinstance(row, Row)
+    assert row.params == {"temperature": 0.2}
+    assert row.metadata == {"experiment": "e1"}
+    asks = _parse({"custom_id": "b", "body": {**body, "store": True, "service_tier": "flex"}})
+    assert isinstance(asks, Row)
+    assert asks.params == {"temperature": 0.2, "store": True, "service_tier": "flex"}
+
+
+def test_metadata_that_is_not_an_object_is_a_bad_line() -> None:
+    row = _parse({"custom_id": "a", "messages": [{"role": "user", "content": "x"}], "metadata": 3})
+    assert isinstance(row, BadRow)
+    assert "metadata must be a JSON object" in row.problem

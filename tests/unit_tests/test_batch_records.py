@@ -278,3 +278,27 @@ def test_the_plain_line_redraws_a_few_times_a_second_and_at_the_end(
 def test_details_mark_unpriced_rows() -> None:
     summary = BatchSummary(output_path=Path("o"))
     assert details(summary, _GOVERNOR) == "fail 0 | tok 0 | $0.000000 | in flight 5/8"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"detail": "Not Found"}', {"detail": "Not Found"}),
+        (b"<html>502 Bad Gateway</html>", "<html>502 Bad Gateway</html>"),
+        (b"", {"error": {"message": "m"}}),
+    ],
+)
+def test_an_error_rows_body_is_what_the_server_sent(content: bytes, expected: Any) -> None:
+    response = httpx2.Response(502, content=content, request=_REQUEST)
+    error = WandbServerError("Server said (502): m", response=response, body={"message": "m"})
+    assert error_record("r", error)["response"]["body"] == expected
+
+
+def test_an_error_body_too_deep_to_write_back_is_kept_as_its_text() -> None:
+    """Readable at 990 levels, but `json.dumps` recursed into a RecursionError: the run died."""
+    content = b'{"error": {"message": "Bad", "x": ' + b"[" * 990 + b"]" * 990 + b"}}"
+    response = httpx2.Response(400, content=content, request=_REQUEST)
+    error = WandbBadRequestError("Server said (400): Bad", response=response, body=None)
+    record = error_record("r", error)
+    assert record["response"]["body"] == content.decode()
+    assert json.loads(dumps(record))["response"]["body"] == content.decode()

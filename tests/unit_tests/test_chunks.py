@@ -323,3 +323,36 @@ def test_logprobs_of_each_chunk_concatenate() -> None:
     merged = merge([first, second, chunk({}, "stop")])
     assert merged.response_metadata["logprobs"] == {"content": [entry("Why"), entry(" not")]}
     assert "logprobs" not in merge([chunk({"content": "x"}, "stop")]).response_metadata
+
+
+@pytest.mark.parametrize("index", [0, None], ids=["indexed", "no-index"])
+def test_a_name_and_id_resent_with_every_fragment_are_not_doubled(index: int | None) -> None:
+    """Some OpenAI-compatible servers repeat the call's name and id on each delta; core's
+    merge joined the names into 'addadd', a tool that does not exist."""
+    second = None if index is None else 1
+    merged = merge(
+        [
+            tool_delta(index, "a", "add", '{"x"'),
+            tool_delta(index, "a", "add", ": 1}"),
+            tool_delta(second, "b", "mul", '{"y": 2}'),
+            tool_delta(second, "b", "mul", ""),
+            chunk({}, "tool_calls"),
+        ]
+    )
+    assert [(c["name"], c["args"], c["id"]) for c in merged.tool_calls] == [
+        ("add", {"x": 1}, "a"),
+        ("mul", {"y": 2}, "b"),
+    ]
+
+
+def test_a_name_streamed_in_pieces_is_joined() -> None:
+    merged = merge(
+        [
+            tool_delta(0, "a", "get_", ""),
+            tool_delta(0, None, "weather", '{"city": "Paris"}'),
+            chunk({}, "tool_calls"),
+        ]
+    )
+    assert [(c["name"], c["args"]) for c in merged.tool_calls] == [
+        ("get_weather", {"city": "Paris"})
+    ]

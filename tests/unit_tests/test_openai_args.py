@@ -326,3 +326,81 @@ def test_a_wandb_api_key_is_the_api_key() -> None:
     llm = ChatWandbInference(wandb_api_key=KEY)
     assert llm.api_key.get_secret_value() == KEY
     assert llm.model_kwargs == {}
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        # ChatOpenAI's client options refused at construction are refused per call too.
+        ({"organization": "org"}, "organization"),
+        ({"openai_organization": "org"}, "organization"),
+        ({"include_response_headers": True}, "Response headers"),
+        ({"disabled_params": {"parallel_tool_calls": None}}, "nothing to disable"),
+        ({"use_responses_api": True}, "Responses API"),
+        ({"openai_proxy": "http://proxy"}, "proxy"),
+        # Settings of the model are not request fields.
+        ({"max_retries": 5}, "setting of the model"),
+        ({"streaming": False}, "setting of the model"),
+        ({"project": "team/other"}, "setting of the model"),
+        ({"base_url": "http://elsewhere/v1"}, "setting of the model"),
+        ({"openai_api_base": "http://elsewhere/v1"}, "setting of the model"),
+        ({"request_timeout": 3}, "setting of the model"),
+        ({"max_concurrency": 2}, "setting of the model"),
+        ({"prices": {}}, "setting of the model"),
+        ({"default_headers": {"X-A": "1"}}, "setting of the model"),
+        ({"model_kwargs": {"top_k": 5}}, "pass its fields themselves"),
+        # Typos of request fields.
+        ({"temprature": 0.5}, "did you mean temperature"),
+        ({"max_tokes": 5}, "did you mean max_tokens"),
+        ({"stop_sequences": ["x"]}, "pass stop="),
+        ({"name": "m"}, "setting of the model"),
+    ],
+)
+def test_per_call_client_options_settings_and_typos_are_refused_not_sent_as_fields(
+    options: dict[str, Any], match: str
+) -> None:
+    """Per call, these reached W&B as JSON body fields it ignores: silently no effect."""
+    llm = ChatWandbInference(api_key="k")
+    with pytest.raises(ValueError, match=match):
+        llm.bind(**options)
+    with pytest.raises(ValueError, match=match):
+        llm.invoke("hi", **options)  # no request is made: sockets are blocked here
+
+
+def test_a_key_inside_per_call_model_kwargs_is_never_sent() -> None:
+    llm = ChatWandbInference(api_key="k")
+    with pytest.raises(ValueError) as caught:
+        llm.bind(model_kwargs={"api_key": KEY})
+    assert KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize("options", [{"top_k": 5}, {"max_completion_tokens": 9}, {"seed": 1}])
+def test_genuine_per_call_fields_still_pass(options: dict[str, Any]) -> None:
+    ChatWandbInference(api_key="k").bind(**options)
+
+
+@pytest.mark.parametrize("value", [KEY, "0123456789abcdef0123456789abcdef01234567"])
+@pytest.mark.parametrize("field", ["project", "model", "base_url"])
+def test_a_key_given_in_the_wrong_place_is_refused_and_not_shown(field: str, value: str) -> None:
+    """WANDB_API_KEY mixed up with another setting: refused, and the key never printed."""
+    with pytest.raises(ValueError, match=f"{field} must be") as caught:
+        ChatWandbInference(api_key="k", **{field: value})
+    assert value not in str(caught.value)
+    assert "looks like an API key" in str(caught.value)
+
+
+@pytest.mark.parametrize("option", ["tags", "metadata", "callbacks"])
+def test_run_options_bound_as_call_options_are_refused_naming_the_config(option: str) -> None:
+    """Bound, they failed on the first call with core's 'got multiple values' TypeError."""
+    with pytest.raises(ValueError, match=r"run option.*with_config"):
+        ChatWandbInference(api_key="k").bind(**{option: {}})
+
+
+def test_a_key_passed_as_the_per_call_model_is_refused_and_not_shown() -> None:
+    llm = ChatWandbInference(api_key="k")
+    with pytest.raises(ValueError, match="model must be") as caught:
+        llm.bind(model=KEY)
+    assert KEY not in str(caught.value)
+    with pytest.raises(ValueError, match="model must be") as caught:
+        llm.invoke("hi", model=KEY)  # no request is made: sockets are blocked here
+    assert KEY not in str(caught.value)
