@@ -50,6 +50,7 @@ from langchain_wandb._governor import (
     SlotHandle,
     Target,
 )
+from langchain_wandb._json import JsonTooDeepError, json_loads
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -748,14 +749,25 @@ class WandbChatPredictor:
 
 
 def _as_input(value: Any) -> str | list[BaseMessage]:
-    """A cell as a prompt or a list of messages (dicts, LangChain messages, or JSON)."""
+    """A cell as a prompt or a list of messages (dicts, LangChain messages, or JSON).
+
+    Text is a prompt unless it is a JSON list of objects: "[Draft] ..." or "[1, 2]" is
+    asked as written. JSON too deep to read fails the row (it is no prompt anyone wrote).
+    """
     from langchain_core.messages import convert_to_messages
 
     if isinstance(value, str):
-        stripped = value.lstrip()
-        if not stripped.startswith("["):
+        if not value.lstrip().startswith("["):
             return value
-        value = json.loads(stripped)
+        try:
+            parsed = json_loads(value)
+        except JsonTooDeepError:
+            raise
+        except ValueError:
+            return value
+        if not (isinstance(parsed, list) and parsed and all(isinstance(m, dict) for m in parsed)):
+            return value
+        value = parsed
     if isinstance(value, dict):
         value = [value]
     return convert_to_messages(list(value))

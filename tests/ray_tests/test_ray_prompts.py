@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
 
+from langchain_wandb._json import JsonTooDeepError
 from langchain_wandb.ray import _as_input
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "ray._as_input json.loads every string starting with '[': a prompt such as "
-        "'[Draft] ...' or '[1] ...' fails its row with JSONDecodeError (and deep JSON with "
-        "RecursionError); ray.py is the review helper's to fix"
-    ),
+@pytest.mark.parametrize(
+    "prompt", ["[Draft] Write a haiku about rain.", "[1] Summarize this.", "[1, 2, 3]", "[]"]
 )
-@pytest.mark.parametrize("prompt", ["[Draft] Write a haiku about rain.", "[1] Summarize this."])
 def test_a_prompt_starting_with_a_bracket_is_a_prompt(prompt: str) -> None:
     assert _as_input(prompt) == prompt
+
+
+def test_a_json_list_of_messages_is_messages() -> None:
+    cell = '[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]'
+    assert _as_input(cell) == [SystemMessage("Be brief."), HumanMessage("hi")]
+
+
+@pytest.mark.parametrize(
+    ("cell", "error"),
+    [
+        ('[{"role": "user"}]', ValueError),  # a message without content: the row's own error
+        ("[" * 5000 + "]" * 5000, JsonTooDeepError),
+    ],
+)
+def test_a_broken_message_list_fails_its_row(cell: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        _as_input(cell)
