@@ -526,6 +526,19 @@ class RayGovernor:
         with contextlib.suppress(Exception):
             self.actor.cancel.remote(ticket)
 
+    def _wait_failed(self, ticket: str, error: BaseException) -> Exception | None:
+        """Withdraw `ticket` after its wait for a slot failed; the typed error to raise.
+
+        None: raise `error` itself (a cancellation, say). Ray's `GetTimeoutError` (sync) is
+        a `TimeoutError`, as `asyncio.timeout`'s is.
+        """
+        self._withdraw(ticket)
+        if isinstance(error, TimeoutError):
+            return self._late(_NOT_SENT)
+        if isinstance(error, ray.exceptions.RayActorError):
+            return self._gone(error)
+        return None
+
     def _late(self, detail: str) -> GovernorActorTimeoutError:
         # Not None (a timeout in the queue): its error would ask the busy actor for the
         # pool's state, past the deadline, and blame W&B's limit for the actor's delay.
@@ -578,14 +591,11 @@ class RayGovernor:
             ticket, ref = self._request(deadline, previous)
             try:
                 return self._slot(ticket, ray.get(ref, timeout=_answer_wait(deadline)))
-            except ray.exceptions.GetTimeoutError:
-                self._withdraw(ticket)
-                raise self._late(_NOT_SENT) from None
             except BaseException as error:
-                self._withdraw(ticket)
-                if isinstance(error, ray.exceptions.RayActorError):
-                    raise self._gone(error) from error
-                raise
+                typed = self._wait_failed(ticket, error)
+                if typed is None:
+                    raise
+                raise typed from error
         finally:
             if turn is not None:
                 turn.release()
@@ -603,14 +613,11 @@ class RayGovernor:
             try:
                 async with asyncio.timeout(_answer_wait(deadline)):
                     return self._slot(ticket, await ref)
-            except TimeoutError:
-                self._withdraw(ticket)
-                raise self._late(_NOT_SENT) from None
             except BaseException as error:
-                self._withdraw(ticket)
-                if isinstance(error, ray.exceptions.RayActorError):
-                    raise self._gone(error) from error
-                raise
+                typed = self._wait_failed(ticket, error)
+                if typed is None:
+                    raise
+                raise typed from error
         finally:
             if turn is not None:
                 turn.release()

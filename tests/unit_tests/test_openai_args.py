@@ -281,6 +281,29 @@ def test_responses_output_version_is_refused() -> None:
         ({"extra_body": {"openai_api_key": KEY}}, "credential"),
         ({"extra_headers": {"X": "1"}}, "openai SDK option"),
         ({"timeout": 5}, "set it on the model"),
+        # ChatOpenAI's client options refused at construction are refused per call too.
+        ({"organization": "org"}, "organization"),
+        ({"openai_organization": "org"}, "organization"),
+        ({"include_response_headers": True}, "Response headers"),
+        ({"disabled_params": {"parallel_tool_calls": None}}, "nothing to disable"),
+        ({"use_responses_api": True}, "Responses API"),
+        ({"openai_proxy": "http://proxy"}, "proxy"),
+        # Settings of the model are not request fields.
+        ({"max_retries": 5}, "setting of the model"),
+        ({"streaming": False}, "setting of the model"),
+        ({"project": "team/other"}, "setting of the model"),
+        ({"base_url": "http://elsewhere/v1"}, "setting of the model"),
+        ({"openai_api_base": "http://elsewhere/v1"}, "setting of the model"),
+        ({"request_timeout": 3}, "setting of the model"),
+        ({"max_concurrency": 2}, "setting of the model"),
+        ({"prices": {}}, "setting of the model"),
+        ({"default_headers": {"X-A": "1"}}, "setting of the model"),
+        ({"model_kwargs": {"top_k": 5}}, "pass its fields themselves"),
+        # Typos of request fields.
+        ({"temprature": 0.5}, "did you mean temperature"),
+        ({"max_tokes": 5}, "did you mean max_tokens"),
+        ({"stop_sequences": ["x"]}, "pass stop="),
+        ({"name": "m"}, "setting of the model"),
     ],
 )
 def test_per_call_options_w_and_b_cannot_honour_are_refused_at_bind(
@@ -326,45 +349,6 @@ def test_a_wandb_api_key_is_the_api_key() -> None:
     llm = ChatWandbInference(wandb_api_key=KEY)
     assert llm.api_key.get_secret_value() == KEY
     assert llm.model_kwargs == {}
-
-
-@pytest.mark.parametrize(
-    ("options", "match"),
-    [
-        # ChatOpenAI's client options refused at construction are refused per call too.
-        ({"organization": "org"}, "organization"),
-        ({"openai_organization": "org"}, "organization"),
-        ({"include_response_headers": True}, "Response headers"),
-        ({"disabled_params": {"parallel_tool_calls": None}}, "nothing to disable"),
-        ({"use_responses_api": True}, "Responses API"),
-        ({"openai_proxy": "http://proxy"}, "proxy"),
-        # Settings of the model are not request fields.
-        ({"max_retries": 5}, "setting of the model"),
-        ({"streaming": False}, "setting of the model"),
-        ({"project": "team/other"}, "setting of the model"),
-        ({"base_url": "http://elsewhere/v1"}, "setting of the model"),
-        ({"openai_api_base": "http://elsewhere/v1"}, "setting of the model"),
-        ({"request_timeout": 3}, "setting of the model"),
-        ({"max_concurrency": 2}, "setting of the model"),
-        ({"prices": {}}, "setting of the model"),
-        ({"default_headers": {"X-A": "1"}}, "setting of the model"),
-        ({"model_kwargs": {"top_k": 5}}, "pass its fields themselves"),
-        # Typos of request fields.
-        ({"temprature": 0.5}, "did you mean temperature"),
-        ({"max_tokes": 5}, "did you mean max_tokens"),
-        ({"stop_sequences": ["x"]}, "pass stop="),
-        ({"name": "m"}, "setting of the model"),
-    ],
-)
-def test_per_call_client_options_settings_and_typos_are_refused_not_sent_as_fields(
-    options: dict[str, Any], match: str
-) -> None:
-    """Per call, these reached W&B as JSON body fields it ignores: silently no effect."""
-    llm = ChatWandbInference(api_key="k")
-    with pytest.raises(ValueError, match=match):
-        llm.bind(**options)
-    with pytest.raises(ValueError, match=match):
-        llm.invoke("hi", **options)  # no request is made: sockets are blocked here
 
 
 def test_a_key_inside_per_call_model_kwargs_is_never_sent() -> None:
