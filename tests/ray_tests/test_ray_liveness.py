@@ -156,11 +156,11 @@ class _ReplyLost:
         granted = self._actor.acquire.remote(*args, **kwargs)
         ray.get(granted, timeout=60)  # the actor has leased the slot
 
-        @ray.remote(num_cpus=0)
         def unavailable() -> None:
             raise ray.exceptions.ActorUnavailableError("the reply was lost", None)
 
-        return unavailable.remote()
+        task: Any = ray.remote(num_cpus=0)(unavailable)
+        return task.remote()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._actor, name)
@@ -202,12 +202,12 @@ class _Late:
 
         answer = self._method.remote(*args, **kwargs)  # the actor does run it
 
-        @ray.remote(num_cpus=0)
         def late(answer: list[Any]) -> Any:
             time.sleep(30)
             return ray.get(answer[0])
 
-        return late.remote([answer])
+        task: Any = ray.remote(num_cpus=0)(late)
+        return task.remote([answer])
 
 
 class _Busy:
