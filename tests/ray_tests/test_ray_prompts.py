@@ -6,7 +6,12 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from langchain_wandb._json import JsonTooDeepError
-from langchain_wandb.ray import _as_input
+
+
+def _as_input(cell: str) -> object:
+    from langchain_wandb.ray import _as_input  # imports Ray: only where the suite runs
+
+    return _as_input(cell)
 
 
 @pytest.mark.parametrize(
