@@ -71,8 +71,9 @@ try:
     def json_loads(text: str | bytes) -> Any:
         try:
             return _orjson_loads(text)
-        except ValueError as error:  # orjson's "depth limit exceeded" past 1,024 levels
-            if str(error).startswith("depth limit"):
+        except ValueError as error:  # past 1,024 levels orjson says "depth limit exceeded"
+            # (3.10.x: "array and object recursion depth exceeded")
+            if "depth limit exceeded" in str(error) or "recursion depth exceeded" in str(error):
                 raise JsonTooDeepError(_TOO_DEEP) from None
             raise
 
