@@ -263,7 +263,8 @@ class RayGovernorBackend:
     """Slots leased from a named Ray actor, so every worker shares one W&B limit.
 
     Picklable (it holds only names and numbers): send the model to workers as it is; each
-    process looks the actor up (creating it if needed) on its first request.
+    process looks the actor up (creating it if needed) on its first request, and waits
+    for it to be up (up to a minute; that wait blocks, in async code too, once).
     """
 
     def __init__(
@@ -374,10 +375,28 @@ class RayGovernorBackend:
                     )
                     .remote(self.lease_ttl)
                 )
+                self._await_start(actor)
                 session = _session()  # connected now: creating the actor connects Ray
                 stop = _start_heartbeat(actor, process.owner, self.lease_ttl / 4, session)
                 process.actors[key] = (actor, session, stop)
         return actor
+
+    def _await_start(self, actor: Any) -> None:
+        # Once per process: an actor just created answers only when its process is up,
+        # which can take seconds on a loaded machine. Each answer is then bounded by a
+        # request's deadline plus `_ANSWER_GRACE`, which must not count the start.
+        try:
+            ray.get(actor.__ray_ready__.remote(), timeout=_ACTOR_START_WAIT)
+        except ray.exceptions.GetTimeoutError:
+            raise GovernorActorTimeoutError(
+                f"The W&B concurrency governor actor {self.name!r} did not start within "
+                f"{_ACTOR_START_WAIT:g} s; no request was sent. Is the Ray cluster "
+                "overloaded or out of memory?"
+            ) from None
+
+
+_ACTOR_START_WAIT = 60.0
+"""Seconds a process waits for the governor actor to be up before its first request."""
 
 
 def _start_heartbeat(actor: Any, owner: str, every: float, session: str | None) -> threading.Event:

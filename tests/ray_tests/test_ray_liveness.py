@@ -295,3 +295,43 @@ def test_a_request_timing_out_in_its_process_never_waits_on_a_busy_actor(
         at_actor.join(30)
     finally:
         backend.shutdown()
+
+
+def _slow_to_start() -> type:
+    """The governor actor class, with a process that takes seconds to come up."""
+    from langchain_wandb.ray import _GovernorActor
+
+    class SlowToStart(_GovernorActor):
+        def __init__(self, lease_ttl: float) -> None:
+            time.sleep(3.0)  # a worker process started on a loaded machine
+            super().__init__(lease_ttl)
+
+    return SlowToStart
+
+
+def test_a_new_actor_slow_to_start_is_waited_for_not_blamed(
+    backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the first snapshot() of a new actor raised GovernorActorTimeoutError when
+    starting the actor's process took over the 1 s an answer may take (CI, loaded)."""
+    import langchain_wandb.ray as ray_module
+
+    monkeypatch.setattr(ray_module, "_GovernorActor", _slow_to_start())
+    shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
+    assert backend.governor(shared, cap=1, adaptive=False).snapshot().in_flight == 0
+
+
+def test_an_actor_that_does_not_start_in_time_is_a_clear_error_then_found(
+    backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import langchain_wandb.ray as ray_module
+    from langchain_wandb.ray import GovernorActorTimeoutError
+
+    monkeypatch.setattr(ray_module, "_GovernorActor", _slow_to_start())
+    monkeypatch.setattr(ray_module, "_ACTOR_START_WAIT", 0.5)
+    shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
+    with pytest.raises(GovernorActorTimeoutError, match=f"{backend.name}.*did not start"):
+        backend.governor(shared, cap=1, adaptive=False)
+    monkeypatch.setattr(ray_module, "_ACTOR_START_WAIT", 60.0)
+    # The next request looks the actor up again and finds the one that was starting.
+    assert backend.governor(shared, cap=1, adaptive=False).snapshot().in_flight == 0
