@@ -189,9 +189,24 @@ OPENAI_ARGS: dict[str, OpenAIArg] = {
 EXTRA_ALIASES = {"wandb_api_key": "api_key"}
 _KEY_NAMES = frozenset({"api_key", "openai_api_key", "wandb_api_key"})
 
-# ChatOpenAI's defaults for refused arguments: passing one asks for nothing.
-_HARMLESS: dict[str, tuple[Any, ...]] = {"n": (None, 1)}
+# OpenAI's defaults for what W&B lacks: passing one asks for nothing, so it is dropped,
+# at construction, per call and in a batch row alike (OpenAI code passes them).
+_HARMLESS: dict[str, tuple[Any, ...]] = {
+    "n": (None, 1),
+    "store": (None, False),
+    "service_tier": (None, "auto", "default"),
+}
 _DEFAULT_HARMLESS = (None, False)
+
+
+def _is_openai_default(name: str, value: Any) -> bool:
+    # Same type too: `True == 1`, and n=True is not n=1.
+    return any(
+        value is default or (type(value) is type(default) and value == default)
+        for default in _HARMLESS.get(name, _DEFAULT_HARMLESS)
+    )
+
+
 # ChatOpenAI's `None` for these means "the default": so it does here.
 _NONE_MEANS_DEFAULT = frozenset(
     {"max_retries", "stream_usage", "timeout", "request_timeout", "stream_chunk_timeout"}
@@ -286,7 +301,7 @@ def _asks_for_nothing(name: str, value: Any) -> bool:
         return True
     arg = OPENAI_ARGS.get(name)
     if arg is not None and arg.handling == "refused":
-        if value in _HARMLESS.get(name, _DEFAULT_HARMLESS):
+        if _is_openai_default(name, value):
             return True
         raise ValueError(f"{name} is not supported: {arg.note}")
     if name == "output_version" and value == "responses/v1":
@@ -323,6 +338,13 @@ def _put(out: dict[str, Any], name: str, value: Any, given_as: str) -> None:
     if name in out and out[name] is not value:
         raise ValueError(f"{given_as} and {name} name the same argument; give it once (as {name}).")
     out[name] = value
+
+
+def drop_openai_defaults(options: dict[str, Any]) -> None:
+    """Drop per-call options, in place, that pass OpenAI's default for what W&B lacks."""
+    for name in [name for name in options if name in _CALL_REFUSALS]:
+        if _is_openai_default(name, options[name]):
+            del options[name]
 
 
 def effort_as_field(options: dict[str, Any]) -> None:
@@ -500,6 +522,8 @@ def check_call_options(options: Mapping[str, Any]) -> None:
     """
     for name, value in options.items():
         if name in _CALL_REFUSALS:
+            if _is_openai_default(name, value):
+                continue  # asks for nothing: dropped when sent
             raise ValueError(f"{name} is not supported: {_CALL_REFUSALS[name]}")
         if name in _SDK_OPTIONS:
             raise ValueError(

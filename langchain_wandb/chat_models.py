@@ -44,6 +44,7 @@ from langchain_wandb._json import json_loads
 from langchain_wandb._openai_args import (
     check_call_options,
     check_headers,
+    drop_openai_defaults,
     effort_as_field,
     looks_like_a_key,
     shown_value,
@@ -490,6 +491,7 @@ class ChatWandbInference(BaseChatModel):
         # usage is always asked for then; `stream`/`astream` pass the field (see below).
         check_call_options(kwargs)
         stream_usage = kwargs.pop("stream_usage", True)
+        drop_openai_defaults(kwargs)
         effort_as_field(kwargs)
         reasoning = kwargs.pop("reasoning", self.reasoning)
         send_reasoning = kwargs.pop("send_reasoning", self.send_reasoning)

@@ -4,8 +4,8 @@ Each non-blank line is one request, in any of these forms (they may be mixed):
 - OpenAI Batch API: `{"custom_id", "method": "POST", "url": "/v1/chat/completions",
   "body": {"model", "messages", ...}}`; every body field but `messages`/`stream`/
   `stream_options`/`metadata` is a per-call parameter of the chat model (`model`
-  included); `metadata` becomes LangChain run metadata, and OpenAI's defaults for
-  `store` and `service_tier` are dropped (they ask for nothing);
+  included; the model drops OpenAI's defaults for `store` and `service_tier`, which ask
+  for nothing); `metadata` becomes LangChain run metadata;
 - `{"custom_id", "messages", ...}`: the same without the envelope;
 - plain text (a line not starting with `{`): one user prompt.
 
@@ -28,12 +28,6 @@ from langchain_wandb._json import json_loads
 _CHAT_URLS = ("/v1/chat/completions", "/chat/completions")
 # Body fields the runner decides itself (it always reads whole answers and their usage).
 _RUNNER_FIELDS = ("messages", "stream", "stream_options", "metadata")
-# OpenAI-only body fields at values that ask for nothing W&B lacks (OpenAI's defaults), so
-# that an OpenAI batch file runs unchanged; other values are refused per row by the model.
-_OPENAI_DEFAULTS: dict[str, tuple[Any, ...]] = {
-    "store": (False, None),
-    "service_tier": ("auto", "default", None),
-}
 
 
 @dataclass(frozen=True)
@@ -119,11 +113,7 @@ def parse_line(line: int, raw: bytes) -> Row | BadRow:
     problem, request = _request_of(data)
     if problem:
         return BadRow(line, custom_id, f"line {line}: {problem}")
-    params = {
-        key: value
-        for key, value in request.items()
-        if key not in _RUNNER_FIELDS and value not in _OPENAI_DEFAULTS.get(key, ())
-    }
+    params = {key: value for key, value in request.items() if key not in _RUNNER_FIELDS}
     try:
         messages = convert_to_messages(request["messages"])
     except (ValueError, TypeError, KeyError, NotImplementedError) as error:

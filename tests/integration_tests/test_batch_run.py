@@ -392,6 +392,12 @@ def test_an_openai_batch_body_with_store_service_tier_and_metadata_runs_unchange
     assert all(row["error"] is None for row in read_output(output).values())
     for body in emulator.chat_requests:
         assert not {"store", "service_tier", "metadata"} & set(body)
+    # Other values ask for what W&B lacks: that row fails, saying why; nothing is sent.
+    asks = write_lines(tmp_path / "asks.jsonl", prompts(1, service_tier="flex"))
+    run(emulator.chat_model(max_retries=0), asks, tmp_path / "asks.out.jsonl")
+    (row,) = read_output(tmp_path / "asks.out.jsonl").values()
+    assert "service_tier is not supported" in row["error"]["message"]
+    assert len(emulator.chat_requests) == 2
 
 
 def test_rows_billed_but_failed_count_in_tokens_cost_and_the_spending_cap(

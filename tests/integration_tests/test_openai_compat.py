@@ -160,6 +160,24 @@ def test_a_per_call_reasoning_dict_is_its_effort_as_in_the_constructor(
         llm.invoke("hi", reasoning={"effort": "low"}, reasoning_effort="high")
 
 
+@pytest.mark.parametrize(
+    "options", [{"store": False}, {"service_tier": "auto"}, {"service_tier": "default"}]
+)
+def test_openais_defaults_ask_for_nothing_alike_at_construction_per_call_and_bound(
+    emulator: WandbEmulator, options: dict[str, Any]
+) -> None:
+    """ChatOpenAI code passes these; W&B lacks what other values ask for. Before: accepted
+    at construction, refused per call (one argument behaving two ways)."""
+    llm = emulator.chat_model(**options)
+    assert llm.invoke("hi", **options).content
+    assert llm.bind(**options).invoke("hi").content
+    assert len(emulator.chat_requests) == 2
+    assert not any(set(options) & set(body) for body in emulator.chat_requests)  # not sent
+    with pytest.raises(ValueError, match="is not supported"):
+        asks: dict[str, Any] = dict.fromkeys(options, "flex")
+        llm.invoke("hi", **asks)
+
+
 # -- LangChain's other standard switches -----------------------------------------------
 class CountingLimiter(BaseRateLimiter):
     def __init__(self) -> None:

@@ -187,8 +187,9 @@ def test_json_nested_too_deep_is_a_bad_line_not_a_crash(tmp_path: Path) -> None:
     assert scan_input(source) == 2
 
 
-def test_openai_defaults_ask_for_nothing_and_metadata_is_run_metadata() -> None:
-    """OpenAI batch files carry `store`, `service_tier` and `metadata`: they must run unchanged."""
+def test_metadata_is_run_metadata_and_other_body_fields_are_per_call_options() -> None:
+    """OpenAI batch files carry `store`, `service_tier` and `metadata`: they must run
+    unchanged (the model drops OpenAI's defaults: test_batch_run checks the bodies)."""
     body = {
         "messages": [{"role": "user", "content": "hi"}],
         "store": False,
@@ -198,11 +199,8 @@ def test_openai_defaults_ask_for_nothing_and_metadata_is_run_metadata() -> None:
     }
     row = _parse({"custom_id": "a", "body": body})
     assert isinstance(row, Row)
-    assert row.params == {"temperature": 0.2}
+    assert row.params == {"store": False, "service_tier": "auto", "temperature": 0.2}
     assert row.metadata == {"experiment": "e1"}
-    asks = _parse({"custom_id": "b", "body": {**body, "store": True, "service_tier": "flex"}})
-    assert isinstance(asks, Row)
-    assert asks.params == {"temperature": 0.2, "store": True, "service_tier": "flex"}
 
 
 def test_metadata_that_is_not_an_object_is_a_bad_line() -> None:
