@@ -35,6 +35,15 @@ def later(seconds: float = 10.0) -> float:
     return time.monotonic() + seconds
 
 
+def settles(state: Any, expected: Any, seconds: float = 10.0) -> Any:
+    """`state()` once it equals `expected` (or when `seconds` ran out): the actor applies
+    a release or withdrawal (a message) a loaded machine's moment later."""
+    end = later(seconds)
+    while (found := state()) != expected and time.monotonic() < end:
+        time.sleep(0.05)
+    return found
+
+
 class Worker:
     """A worker process (a Ray actor) running `abatch`."""
 
@@ -122,13 +131,16 @@ def test_fifo_timeouts_cancellation_and_requeue_behave_as_in_process(backend: An
             await waiter
 
     asyncio.run(cancelled_waiter())
-    time.sleep(0.2)  # the withdrawal is a message; let it land
-    assert governor.snapshot().queued == 0
-    assert governor.snapshot().in_flight == 1
+
+    def queued_and_held() -> tuple[int, int]:
+        snapshot = governor.snapshot()
+        return snapshot.queued, snapshot.in_flight
+
+    assert settles(queued_and_held, (0, 1)) == (0, 1)  # the waiter's withdrawal landed
 
     async def queued_then_granted() -> Any:
         waiter = asyncio.ensure_future(governor.aacquire(later()))
-        await asyncio.sleep(0.2)
+        await asyncio.to_thread(settles, queued_and_held, (1, 1))  # it waits at the actor
         held.release()
         return await waiter
 
@@ -141,8 +153,7 @@ def test_fifo_timeouts_cancellation_and_requeue_behave_as_in_process(backend: An
     snapshot = governor.snapshot()
     assert (snapshot.scope, snapshot.learned, snapshot.in_flight) == ("project", True, 1)
     again.release()
-    time.sleep(0.2)
-    assert governor.snapshot().in_flight == 0
+    assert settles(lambda: governor.snapshot().in_flight, 0) == 0
 
 
 class Waiter:
