@@ -382,9 +382,16 @@ _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
 
 
 def _json_equal(left: Any, right: Any) -> bool:
-    """JSON Schema equality (for `enum`): 1 equals 1.0, but true does not equal 1."""
+    """JSON Schema equality (for `enum`): 1 equals 1.0, but true does not equal 1.
+
+    At any depth; an enum's values are the schema's, so this recurses no deeper than they go.
+    """
     if isinstance(left, bool) or isinstance(right, bool):
         return type(left) is type(right) and left == right
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_json_equal, left, right))
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_json_equal(left[k], right[k]) for k in left)
     return bool(left == right)
 
 

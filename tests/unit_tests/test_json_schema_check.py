@@ -15,6 +15,7 @@ PERSON = {
         "age": {"type": "integer"},
         "height": {"type": "number"},
         "kind": {"enum": [1, "x", None]},
+        "pair": {"enum": [[1, "a"], {"on": 1}]},
         "ok": {"type": "boolean"},
     },
     "required": ["age"],
@@ -46,6 +47,8 @@ def _fits(value: dict[str, Any]) -> bool:
         {"age": 1, "kind": 1.0},  # 1.0 equals 1
         {"age": 1, "kind": None},
         {"age": 1, "ok": False},
+        {"age": 1, "pair": [1.0, "a"]},  # equal inside arrays and objects too
+        {"age": 1, "pair": {"on": 1.0}},
     ],
     ids=str,
 )
@@ -62,6 +65,10 @@ def test_what_json_schema_accepts_fits(value: dict[str, Any]) -> None:
         {"age": "36"},
         {"age": 1, "kind": True},  # true does not equal 1
         {"age": 1, "ok": 0},
+        {"age": 1, "pair": [True, "a"]},  # nor inside arrays and objects
+        {"age": 1, "pair": {"on": True}},
+        {"age": 1, "pair": [1]},
+        {"age": 1, "pair": {"on": 1, "off": 0}},
         {},
     ],
     ids=str,
