@@ -402,6 +402,7 @@ def _classified(
 ) -> BaseException:
     from langchain_wandb._governor import ConcurrencyLimitTimeout
     from langchain_wandb._transport import (
+        BodyCutShortError,
         BodyTooLargeError,
         DeadlineExceededError,
         MalformedBodyError,
@@ -458,6 +459,11 @@ def _classified(
         return EventTooLargeError(
             f"W&B sent a JSON answer larger than {error.limit:,} bytes; reading stopped "
             f"there. It began: {began!r}"
+        )
+    if isinstance(error, BodyCutShortError):
+        return StreamEndedEarlyError(
+            f"W&B's answer {redact(error.why, secret)}; the answer is incomplete. It began: "
+            f"{redact(excerpt(error.raw.decode('utf-8', 'replace'), _EXCERPT), secret)!r}"
         )
     if isinstance(error, MalformedBodyError):
         return WandbStreamError(

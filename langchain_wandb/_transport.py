@@ -87,6 +87,18 @@ class MalformedBodyError(ValueError):
         self.why = why
 
 
+class BodyCutShortError(MalformedBodyError):
+    """The connection broke before a plain JSON body was whole (its framing shows it)."""
+
+    def __init__(self, raw: bytes, broken: BaseException) -> None:
+        """Keep the bytes that arrived and how the connection broke."""
+        super().__init__(
+            raw,
+            f"was cut short: the connection broke after {len(raw):,} bytes "
+            f"({type(broken).__name__}: {broken})",
+        )
+
+
 def _timeouts(remaining: float, idle: float) -> httpx2.Timeout:
     import httpx2
 
@@ -255,6 +267,8 @@ class _Body:
         self.reader = response.iter_bytes()
         self.deadline = deadline
         self.timeout = timeout
+        self.broken: BaseException | None = None
+        """How the connection broke, if it did before the body's end."""
 
     def __iter__(self) -> Iterator[bytes]:
         cutoff = self.cutoff
@@ -263,8 +277,8 @@ class _Body:
                 if cutoff.fired or time.monotonic() > self.deadline:
                     raise DeadlineExceededError(self.timeout)
                 yield chunk
-        except _broken_connection():
-            pass  # the stream has ended: the decoder judges whether the answer had finished
+        except _broken_connection() as error:
+            self.broken = error  # the body has ended: its decoder judges whether it was whole
         if cutoff.fired:
             # The watchdog shut the socket: for a body delimited by the connection's end
             # that reads as a clean end, not an error.
@@ -290,8 +304,8 @@ def stream_bytes(
     limits: RequestLimits,
     on_retry: RetryHook | None = None,
     resend: Resend | None = None,
-) -> Iterator[Iterator[bytes]]:
-    """Open a chat completion; yields an iterator over the body's bytes as they arrive.
+) -> Iterator[_Body]:
+    """Open a chat completion; yields its body, an iterable of bytes as they arrive.
 
     The response is closed (and its concurrency slot freed) when the block exits,
     including when the caller stops early.
@@ -305,7 +319,7 @@ def stream_bytes(
     response = admitted.value
     try:
         reader = _Body(response, deadline, limits.timeout)
-        yield iter(reader)
+        yield reader
         reader.drain()
     finally:
         try:
@@ -326,13 +340,15 @@ class _AsyncBody:
         self.reader = response.aiter_bytes()
         self.loop_deadline = _loop_deadline(deadline)
         self.timeout = timeout
+        self.broken: BaseException | None = None
+        """How the connection broke, if it did before the body's end."""
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
             while (chunk := await self._read_before_the_deadline()) is not None:
                 yield chunk
-        except _broken_connection():
-            pass  # the stream has ended: the decoder judges whether the answer had finished
+        except _broken_connection() as error:
+            self.broken = error  # the body has ended: its decoder judges whether it was whole
 
     async def _read_before_the_deadline(self) -> bytes | None:
         try:
@@ -362,14 +378,14 @@ async def astream_bytes(
     limits: RequestLimits,
     on_retry: RetryHook | None = None,
     resend: Resend | None = None,
-) -> AsyncIterator[AsyncIterator[bytes]]:
-    """Async `stream_bytes`: yields an async iterator over the body's bytes."""
+) -> AsyncIterator[_AsyncBody]:
+    """Async `stream_bytes`: yields its body, an async iterable of bytes."""
     deadline = time.monotonic() + limits.timeout
     admitted = await _aopen(config, body, limits, deadline, on_retry=on_retry, resend=resend)
     response = admitted.value
     reader = _AsyncBody(response, deadline, limits.timeout)
     try:
-        yield aiter(reader)
+        yield reader
         await reader.drain()
     finally:
         try:
@@ -386,11 +402,8 @@ def post_json(
     resend: Resend | None = None,
 ) -> dict[str, Any]:
     """Send a non-streaming chat completion and return the decoded JSON body."""
-    with stream_bytes(config, body, limits, on_retry, resend) as chunks:
-        kept = bytearray()
-        for chunk in chunks:
-            _add_capped(kept, chunk)
-        return _decode_body(bytes(kept))
+    with stream_bytes(config, body, limits, on_retry, resend) as reader:
+        return _decode_body(_read_whole(reader), reader.broken)
 
 
 async def apost_json(
@@ -401,11 +414,24 @@ async def apost_json(
     resend: Resend | None = None,
 ) -> dict[str, Any]:
     """Async `post_json`."""
-    async with astream_bytes(config, body, limits, on_retry, resend) as chunks:
-        kept = bytearray()
-        async for chunk in chunks:
-            _add_capped(kept, chunk)
-        return _decode_body(bytes(kept))
+    async with astream_bytes(config, body, limits, on_retry, resend) as reader:
+        return _decode_body(await _aread_whole(reader), reader.broken)
+
+
+def _read_whole(reader: _Body) -> bytes:
+    """A plain body's bytes, up to `PLAIN_BODY_LIMIT`."""
+    kept = bytearray()
+    for chunk in reader:
+        _add_capped(kept, chunk)
+    return bytes(kept)
+
+
+async def _aread_whole(reader: _AsyncBody) -> bytes:
+    """Async `_read_whole`."""
+    kept = bytearray()
+    async for chunk in reader:
+        _add_capped(kept, chunk)
+    return bytes(kept)
 
 
 def _add_capped(kept: bytearray, chunk: bytes) -> None:
@@ -414,21 +440,27 @@ def _add_capped(kept: bytearray, chunk: bytes) -> None:
         raise BodyTooLargeError(bytes(kept[:4096]), PLAIN_BODY_LIMIT)
 
 
-def _decode_body(raw: bytes) -> dict[str, Any]:
+def _decode_body(raw: bytes, broken: BaseException | None = None) -> dict[str, Any]:
+    """The JSON object `raw` holds; if it holds none and the connection broke, that is why.
+
+    (A whole object before a broken end is the whole answer: it is kept.)
+    """
     try:
         data = json_loads(raw)
     except JsonTooDeepError:
         raise MalformedBodyError(raw, f"is JSON nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:
-        raise MalformedBodyError(raw) from None
+        raise (
+            MalformedBodyError(raw) if broken is None else BodyCutShortError(raw, broken)
+        ) from None
     if not isinstance(data, dict):
         raise MalformedBodyError(raw)
     return data
 
 
-def _model_entries(raw: bytes) -> list[dict[str, Any]]:
+def _model_entries(raw: bytes, broken: BaseException | None) -> list[dict[str, Any]]:
     """The entries of a `GET /models` body, each an object with a text `id`."""
-    entries = _decode_body(raw).get("data")
+    entries = _decode_body(raw, broken).get("data")
     if not isinstance(entries, list) or not all(
         isinstance(entry, dict) and isinstance(entry.get("id"), str) for entry in entries
     ):
@@ -459,16 +491,15 @@ def list_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict
 
     admitted = run_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
     response = admitted.value
-    kept = bytearray()
+    reader = _Body(response, deadline, limits.timeout)
     try:
-        for chunk in _Body(response, deadline, limits.timeout):
-            _add_capped(kept, chunk)
+        raw = _read_whole(reader)
     finally:
         try:
             response.close()
         finally:
             admitted.release()
-    return _model_entries(bytes(kept))
+    return _model_entries(raw, reader.broken)
 
 
 async def alist_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict[str, Any]]:
@@ -491,13 +522,12 @@ async def alist_model_entries(config: ClientConfig, limits: RequestLimits) -> li
 
     admitted = await arun_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
     response = admitted.value
-    kept = bytearray()
+    reader = _AsyncBody(response, deadline, limits.timeout)
     try:
-        async for chunk in _AsyncBody(response, deadline, limits.timeout):
-            _add_capped(kept, chunk)
+        raw = await _aread_whole(reader)
     finally:
         try:
             await response.aclose()
         finally:
             admitted.release()
-    return _model_entries(bytes(kept))
+    return _model_entries(raw, reader.broken)

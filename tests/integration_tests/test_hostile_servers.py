@@ -218,3 +218,48 @@ def test_a_200_that_is_not_an_event_stream_says_what_it_was(
         llm = _model(server, max_retries=0)
         with pytest.raises(WandbStreamError, match=said):
             _call(llm, api)
+
+
+_CUT_JSON = b'{"id":"x","object":"chat.completion","choices":[{"message":{"content":"Hello th'
+
+
+def _cut_at_length(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n"
+        + _CUT_JSON
+    )
+
+
+def _cut_in_a_chunk(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"%x\r\n" % (len(_CUT_JSON) + 50)
+        + _CUT_JSON
+    )
+
+
+def _plain_call(llm: ChatWandbInference, api: str) -> object:
+    plain = llm.model_copy(update={"streaming": False})
+    calls: dict[str, Callable[[], object]] = {
+        "invoke": lambda: plain.invoke("hi"),
+        "ainvoke": lambda: asyncio.run(plain.ainvoke("hi")),
+        "list_models": llm.list_models,
+        "alist_models": lambda: asyncio.run(llm.alist_models()),
+    }
+    return calls[api]()
+
+
+@pytest.mark.parametrize("api", ["invoke", "ainvoke", "list_models", "alist_models"])
+@pytest.mark.parametrize("handler", [_cut_at_length, _cut_in_a_chunk], ids=lambda h: h.__name__)
+def test_a_plain_body_cut_short_says_the_connection_broke(api: str, handler: Handler) -> None:
+    """Before: "W&B sent a response body that is not a JSON object", as if the server had
+    sent that; the framing (Content-Length, chunks) shows that the connection broke."""
+    from langchain_wandb.errors import StreamEndedEarlyError
+
+    with raw_server(handler) as server:
+        error, _ = _timed(
+            lambda: _plain_call(_model(server), api), StreamEndedEarlyError, "cut short"
+        )
+    assert f"after {len(_CUT_JSON)} bytes" in str(error)
+    assert "Hello th" in str(error)  # what arrived is shown
+    assert "is not a JSON object" not in str(error)
