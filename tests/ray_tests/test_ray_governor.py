@@ -184,14 +184,17 @@ def test_a_burst_waits_in_the_process_with_a_few_requests_at_the_actor(ray_clust
         assert held is not None
         order: list[int] = []
         waiters = []
+
+        def waiting() -> tuple[int, int]:
+            return governor.snapshot().queued, governor.gate.snapshot().queued
+
         for index in range(6):
             waiters.append(Waiter(governor, order, index))
-            time.sleep(0.05)  # in this order
-        deadline = later(10.0)
-        while governor.snapshot().queued < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+            # Each in its place before the next comes: two at the actor, then in this process.
+            expected = (min(index + 1, 2), max(index - 1, 0))
+            assert settles(waiting, expected) == expected
         time.sleep(0.3)
-        assert governor.snapshot().queued == 2  # the other 4 wait in this process
+        assert waiting() == (2, 4)  # still: the other 4 wait in this process
         held.release()
         for waiter in waiters:
             waiter.thread.join(60.0)
