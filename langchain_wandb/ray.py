@@ -236,9 +236,9 @@ class _Process:
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.owner = f"{uuid.uuid4().hex}-{self.pid}"
-        self.actors: dict[tuple[str, str], tuple[Any, str | None, threading.Event]] = {}
-        """Actor handles by (name, namespace), with the Ray session they belong to and
-        what stops their heartbeat."""
+        self.actors: dict[tuple[str, str], tuple[Any, str | None, threading.Event, _Start]] = {}
+        """Actor handles by (name, namespace), with the Ray session they belong to, what
+        stops their heartbeat, and their start."""
         self.lock = threading.Lock()
 
 
@@ -263,8 +263,8 @@ class RayGovernorBackend:
     """Slots leased from a named Ray actor, so every worker shares one W&B limit.
 
     Picklable (it holds only names and numbers): send the model to workers as it is; each
-    process looks the actor up (creating it if needed) on its first request, and waits
-    for it to be up (up to a minute; that wait blocks, in async code too, once).
+    process looks the actor up (creating it if needed) on its first request, which waits
+    for the actor to be up (within its timeout, at most a minute).
     """
 
     def __init__(
@@ -318,11 +318,12 @@ class RayGovernorBackend:
 
     def governor(self, target: Target, *, cap: int | None, adaptive: bool) -> RayGovernor:
         """The handle admitting requests to `target` through the shared actor."""
-        return RayGovernor(self, self._actor(), target, cap, adaptive)
+        actor, start = self._actor()
+        return RayGovernor(self, actor, target, cap, adaptive, start=start)
 
     def actor(self) -> Any:
         """The governor actor's handle (created, detached, if it does not exist yet)."""
-        return self._actor()
+        return self._actor()[0]
 
     def shutdown(self) -> None:
         """Kill the governor actor (it is detached: it outlives jobs until killed).
@@ -349,19 +350,19 @@ class RayGovernorBackend:
                 del process.actors[(self.name, self.namespace)]
                 found[2].set()
 
-    def _actor(self) -> Any:
+    def _actor(self) -> tuple[Any, _Start]:
         # A handle of an earlier Ray session (ray.shutdown(), then ray.init()) is dead.
         process = _here()
         key = (self.name, self.namespace)
         found = process.actors.get(key)
         if found is not None and found[1] == _session():
-            return found[0]
+            return found[0], found[3]
         if found is not None:
             found[2].set()  # its session is over
         with process.lock:
             found = process.actors.get(key)
             if found is not None and found[1] == _session():
-                actor = found[0]
+                actor, start = found[0], found[3]
             else:
                 actor = (
                     ray.remote(_GovernorActor)
@@ -375,28 +376,38 @@ class RayGovernorBackend:
                     )
                     .remote(self.lease_ttl)
                 )
-                self._await_start(actor)
+                start = _Start(actor)
                 session = _session()  # connected now: creating the actor connects Ray
                 stop = _start_heartbeat(actor, process.owner, self.lease_ttl / 4, session)
-                process.actors[key] = (actor, session, stop)
-        return actor
+                process.actors[key] = (actor, session, stop, start)
+        return actor, start
 
-    def _await_start(self, actor: Any) -> None:
-        # Once per process: an actor just created answers only when its process is up,
-        # which can take seconds on a loaded machine. Each answer is then bounded by a
-        # request's deadline plus `_ANSWER_GRACE`, which must not count the start.
-        try:
-            ray.get(actor.__ray_ready__.remote(), timeout=_ACTOR_START_WAIT)
-        except ray.exceptions.GetTimeoutError:
-            raise GovernorActorTimeoutError(
-                f"The W&B concurrency governor actor {self.name!r} did not start within "
-                f"{_ACTOR_START_WAIT:g} s; no request was sent. Is the Ray cluster "
-                "overloaded or out of memory?"
-            ) from None
+
+class _Start:
+    """A looked-up actor's start, waited for before the first request through its handle.
+
+    An actor answers only once its process is up, which can take seconds on a loaded
+    machine; each answer is bounded by a request's deadline plus `_ANSWER_GRACE`, which
+    must not count the start.
+    """
+
+    __slots__ = ("ready", "up")
+
+    def __init__(self, actor: Any) -> None:
+        """Ask the actor to say when it is up (not awaited here)."""
+        self.ready = actor.__ray_ready__.remote()
+        self.up = False
 
 
 _ACTOR_START_WAIT = 60.0
-"""Seconds a process waits for the governor actor to be up before its first request."""
+"""Seconds at most a request waits for the governor actor to start (its deadline may
+allow less)."""
+
+
+def _start_wait(deadline: float) -> float:
+    """How long a request bounded by `deadline` may wait for the actor to start."""
+    seconds = _seconds_until(deadline)
+    return _ACTOR_START_WAIT if seconds is None else min(seconds, _ACTOR_START_WAIT)
 
 
 def _start_heartbeat(actor: Any, owner: str, every: float, session: str | None) -> threading.Event:
@@ -501,7 +512,7 @@ class RayGovernor:
     A request queueing again after a 429 goes straight to the actor, ahead of new ones.
     """
 
-    __slots__ = ("actor", "adaptive", "backend", "cap", "gate", "target")
+    __slots__ = ("actor", "adaptive", "backend", "cap", "gate", "start", "target")
 
     def __init__(
         self,
@@ -510,10 +521,16 @@ class RayGovernor:
         target: Target,
         cap: int | None,
         adaptive: bool,
+        *,
+        start: _Start | None = None,
     ) -> None:
-        """Lease slots for `target` from `backend`'s `actor` under this cap and adaptivity."""
+        """Lease slots for `target` from `backend`'s `actor` under this cap and adaptivity.
+
+        `start`: the actor's start, to wait for before the first request (None: it is up).
+        """
         self.backend = backend
         self.actor = actor
+        self.start = start
         self.target = target
         self.cap = cap
         self.adaptive = adaptive
@@ -525,6 +542,48 @@ class RayGovernor:
             target.model,
         )
         self.gate = IN_PROCESS.governor(turns, cap=backend.max_waiting, adaptive=False)
+
+    def _started(self, deadline: float) -> None:
+        """Wait until the actor is up, for as long as `deadline` allows (at most a minute).
+
+        Raises:
+            GovernorActorTimeoutError: It was still starting then.
+            GovernorActorGoneError: It died starting.
+
+        """
+        start = self.start
+        if start is None or start.up:
+            return
+        seconds = _start_wait(deadline)
+        try:
+            ray.get(start.ready, timeout=seconds)
+        except ray.exceptions.GetTimeoutError:
+            raise self._still_starting(seconds) from None
+        except ray.exceptions.RayActorError as error:
+            raise self._gone(error) from error
+        start.up = True
+
+    async def _astarted(self, deadline: float) -> None:
+        """Async `_started` (the event loop runs on meanwhile)."""
+        start = self.start
+        if start is None or start.up:
+            return
+        seconds = _start_wait(deadline)
+        try:
+            async with asyncio.timeout(seconds):
+                await start.ready
+        except TimeoutError:
+            raise self._still_starting(seconds) from None
+        except ray.exceptions.RayActorError as error:
+            raise self._gone(error) from error
+        start.up = True
+
+    def _still_starting(self, seconds: float) -> GovernorActorTimeoutError:
+        return GovernorActorTimeoutError(
+            f"The W&B concurrency governor actor {self.backend.name!r} was still starting "
+            f"after {seconds:.2g} s; the request was not sent. A new actor's process can take "
+            "seconds to start on a loaded cluster; the next request waits for it again."
+        )
 
     def _gone(self, error: BaseException) -> GovernorActorGoneError:
         self.backend._forget(self.actor)  # the next request looks the actor up again
@@ -602,6 +661,7 @@ class RayGovernor:
             GovernorActorGoneError: The actor is gone (or unreachable).
 
         """
+        self._started(deadline)
         gate = self._gate(previous)
         turn = None if gate is None else gate.acquire(deadline)
         if gate is not None and turn is None:
@@ -623,6 +683,7 @@ class RayGovernor:
         self, deadline: float, *, previous: SlotHandle | None = None
     ) -> RaySlot | None:
         """Async `acquire`; a cancelled wait is withdrawn (or its granted slot freed)."""
+        await self._astarted(deadline)
         gate = self._gate(previous)
         turn = None if gate is None else await gate.aacquire(deadline)
         if gate is not None and turn is None:
@@ -672,10 +733,13 @@ class RayGovernor:
         for their turn to (see the class docstring).
 
         Raises:
-            GovernorActorTimeoutError: The actor did not answer within a second (a
-                request that timed out quotes this state: it must not wait longer).
+            GovernorActorTimeoutError: The actor did not answer within a second once up (a
+                request that timed out quotes this state: it must not wait longer), or
+                was still starting after a minute.
+            GovernorActorGoneError: It died starting.
 
         """
+        self._started(math.inf)
         ref = self.actor.snapshot.remote(self.target, self.cap, self.adaptive)
         try:
             snapshot: ConcurrencySnapshot = ray.get(ref, timeout=_ANSWER_GRACE)

@@ -297,16 +297,26 @@ def test_a_request_timing_out_in_its_process_never_waits_on_a_busy_actor(
         backend.shutdown()
 
 
-def _slow_to_start() -> type:
+def _slow_to_start(seconds: float = 3.0) -> type:
     """The governor actor class, with a process that takes seconds to come up."""
     from langchain_wandb.ray import _GovernorActor
 
     class SlowToStart(_GovernorActor):
         def __init__(self, lease_ttl: float) -> None:
-            time.sleep(3.0)  # a worker process started on a loaded machine
+            time.sleep(seconds)  # a worker process started on a loaded machine
             super().__init__(lease_ttl)
 
     return SlowToStart
+
+
+def _dies_starting() -> type:
+    from langchain_wandb.ray import _GovernorActor
+
+    class DiesStarting(_GovernorActor):
+        def __init__(self, lease_ttl: float) -> None:
+            raise MemoryError("out of memory starting")
+
+    return DiesStarting
 
 
 def test_a_new_actor_slow_to_start_is_waited_for_not_blamed(
@@ -321,17 +331,57 @@ def test_a_new_actor_slow_to_start_is_waited_for_not_blamed(
     assert backend.governor(shared, cap=1, adaptive=False).snapshot().in_flight == 0
 
 
-def test_an_actor_that_does_not_start_in_time_is_a_clear_error_then_found(
+def test_a_request_waits_for_the_start_within_its_timeout_and_never_blocks_its_loop(
     backend: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An actor that takes 4 s to start, a request with 1 s: a timeout naming the start,
+    after about 1 s, while the caller's event loop runs on (and a later request gets in)."""
+    import asyncio
+
     import langchain_wandb.ray as ray_module
     from langchain_wandb.ray import GovernorActorTimeoutError
 
-    monkeypatch.setattr(ray_module, "_GovernorActor", _slow_to_start())
-    monkeypatch.setattr(ray_module, "_ACTOR_START_WAIT", 0.5)
+    monkeypatch.setattr(ray_module, "_GovernorActor", _slow_to_start(4.0))
     shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
-    with pytest.raises(GovernorActorTimeoutError, match=f"{backend.name}.*did not start"):
-        backend.governor(shared, cap=1, adaptive=False)
-    monkeypatch.setattr(ray_module, "_ACTOR_START_WAIT", 60.0)
-    # The next request looks the actor up again and finds the one that was starting.
+
+    async def request_and_ticker() -> float:
+        stalls = [0.0]
+
+        async def ticker() -> None:
+            while True:
+                before = time.monotonic()
+                await asyncio.sleep(0.05)
+                stalls.append(time.monotonic() - before - 0.05)
+
+        ticking = asyncio.create_task(ticker())
+        governor = backend.governor(shared, cap=1, adaptive=False)
+        try:
+            with pytest.raises(GovernorActorTimeoutError, match="still starting after 1 s"):
+                await governor.aacquire(time.monotonic() + 1.0)
+        finally:
+            ticking.cancel()
+        return max(stalls)
+
+    started = time.monotonic()
+    stall = asyncio.run(request_and_ticker())
+    assert time.monotonic() - started < 3.5  # not the 4 s start (or the 60 s bound)
+    assert stall < 0.75  # before: the loop stood still for the whole start
+    slot = backend.governor(shared, cap=1, adaptive=False).acquire(time.monotonic() + 60)
+    assert slot is not None
+    slot.release()
+
+
+def test_an_actor_that_dies_starting_is_gone_then_looked_up_again(
+    backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: Ray's raw ActorDiedError."""
+    import langchain_wandb.ray as ray_module
+    from langchain_wandb.ray import GovernorActorGoneError
+
+    original = ray_module._GovernorActor
+    monkeypatch.setattr(ray_module, "_GovernorActor", _dies_starting())
+    shared = Target(f"http://{uuid.uuid4().hex}.test/v1", "fp", "team/p", "m")
+    with pytest.raises(GovernorActorGoneError, match=backend.name):
+        backend.governor(shared, cap=1, adaptive=False).acquire(time.monotonic() + 30)
+    monkeypatch.setattr(ray_module, "_GovernorActor", original)
     assert backend.governor(shared, cap=1, adaptive=False).snapshot().in_flight == 0
