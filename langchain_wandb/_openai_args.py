@@ -287,7 +287,7 @@ def translate_openai_args(values: Mapping[str, Any], fields: Iterable[str]) -> d
     if extras or "model_kwargs" in values:
         out["model_kwargs"] = extras
     for where in ("model_kwargs", "extra_body"):
-        check_call_options(out.get(where) or {})
+        check_call_options(out.get(where) or {}, as_sent=True)
     return out
 
 
@@ -304,6 +304,8 @@ def _asks_for_nothing(name: str, value: Any) -> bool:
         if _is_openai_default(name, value):
             return True
         raise ValueError(f"{name} is not supported: {arg.note}")
+    if name in _CALL_REFUSALS and _is_openai_default(name, value):
+        return True  # a per-call option of ChatOpenAI's, at its default
     if name == "output_version" and value == "responses/v1":
         raise ValueError(f"output_version='responses/v1' is not supported: {_NO_RESPONSES}")
     if name in _KEY_NAMES and callable(value):
@@ -512,8 +514,11 @@ _CALL_FIELDS = frozenset(
 )
 
 
-def check_call_options(options: Mapping[str, Any]) -> None:
+def check_call_options(options: Mapping[str, Any], *, as_sent: bool = False) -> None:
     """Refuse per-call options W&B cannot honour (at bind time, or when called).
+
+    OpenAI's defaults for what W&B lacks pass (they are dropped before sending), unless
+    the options are sent as they are (`as_sent`: `extra_body`, `model_kwargs`).
 
     Raises:
         ValueError: If an option is ChatOpenAI-only, a setting of the model (not a request
@@ -522,8 +527,8 @@ def check_call_options(options: Mapping[str, Any]) -> None:
     """
     for name, value in options.items():
         if name in _CALL_REFUSALS:
-            if _is_openai_default(name, value):
-                continue  # asks for nothing: dropped when sent
+            if _is_openai_default(name, value) and not as_sent:
+                continue  # asks for nothing: dropped before sending
             raise ValueError(f"{name} is not supported: {_CALL_REFUSALS[name]}")
         if name in _SDK_OPTIONS:
             raise ValueError(
@@ -531,7 +536,7 @@ def check_call_options(options: Mapping[str, Any]) -> None:
                 "ChatWandbInference does not take; set it on the model as default_headers, "
                 "timeout or http_client instead."
             )
-        if name == "n" and value not in (None, 1):
+        if name == "n" and not _is_openai_default(name, value):
             raise ValueError(f"n is not supported: {OPENAI_ARGS['n'].note}")
         if name == "model" and isinstance(value, str) and looks_like_a_key(value):
             # A key as model would travel in the body, and come back in W&B's 404.
@@ -541,7 +546,7 @@ def check_call_options(options: Mapping[str, Any]) -> None:
         check_not_a_credential(name, "the request body")
         _check_call_name(name)
         if name == "extra_body" and isinstance(value, Mapping):
-            check_call_options(value)  # merged into the body as it is
+            check_call_options(value, as_sent=True)  # merged into the body as it is
 
 
 def _check_call_name(name: str) -> None:

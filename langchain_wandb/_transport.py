@@ -491,8 +491,8 @@ def list_model_entries(config: ClientConfig, limits: RequestLimits) -> list[dict
 
     admitted = run_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
     response = admitted.value
-    reader = _Body(response, deadline, limits.timeout)
     try:
+        reader = _Body(response, deadline, limits.timeout)
         raw = _read_whole(reader)
     finally:
         try:
@@ -522,8 +522,8 @@ async def alist_model_entries(config: ClientConfig, limits: RequestLimits) -> li
 
     admitted = await arun_with_retries(attempt, max_retries=limits.max_retries, deadline=deadline)
     response = admitted.value
-    reader = _AsyncBody(response, deadline, limits.timeout)
     try:
+        reader = _AsyncBody(response, deadline, limits.timeout)
         raw = await _aread_whole(reader)
     finally:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -388,3 +389,39 @@ def test_a_key_passed_as_the_per_call_model_is_refused_and_not_shown() -> None:
     with pytest.raises(ValueError, match="model must be") as caught:
         llm.invoke("hi", model=KEY)  # no request is made: sockets are blocked here
     assert KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: ChatWandbInference(api_key="k", model_kwargs={"store": False}),
+        lambda: ChatWandbInference(api_key="k", extra_body={"service_tier": "auto"}),
+        lambda: ChatWandbInference(api_key="k").bind(extra_body={"store": False}),
+        lambda: ChatWandbInference(api_key="k").invoke("hi", extra_body={"service_tier": "auto"}),
+    ],
+    ids=["model_kwargs", "extra_body", "bound extra_body", "per-call extra_body"],
+)
+def test_openais_defaults_inside_a_body_given_as_it_is_are_still_refused(
+    build: Callable[[], object],
+) -> None:
+    """`extra_body` and `model_kwargs` are sent as they are: a default there would reach W&B,
+    where it was never tested. Before (one commit): accepted, and sent."""
+    with pytest.raises(ValueError, match=r"(store|service_tier) is not supported"):
+        build()
+
+
+def test_a_default_of_a_per_call_only_option_asks_for_nothing_at_construction() -> None:
+    """Before (one commit): `text=None` went to model_kwargs, with core's warning, and was
+    sent as `"text": null` in every body."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        llm = ChatWandbInference(api_key="k", text=None, previous_response_id=None)
+    assert llm.model_kwargs == {}
+
+
+def test_n_true_is_not_n_1() -> None:
+    llm = ChatWandbInference(api_key="k")
+    with pytest.raises(ValueError, match="n is not supported"):
+        llm.bind(n=True)
+    with pytest.raises(ValueError, match="n is not supported"):
+        ChatWandbInference(api_key="k", n=True)
