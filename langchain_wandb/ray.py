@@ -32,6 +32,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 import time
 import uuid
@@ -246,10 +247,15 @@ _process = _Process()
 
 
 def _session() -> str | None:
-    """The Ray session this process is connected to now (its job id), or None."""
+    """The Ray session this process is connected to now, or None.
+
+    The cluster's GCS address and the job id: each new local cluster's first job has the
+    same id.
+    """
     if not ray.is_initialized():
         return None
-    return str(ray.get_runtime_context().get_job_id())
+    context = ray.get_runtime_context()
+    return f"{context.gcs_address}/{context.get_job_id()}"
 
 
 def _here() -> _Process:
@@ -322,7 +328,10 @@ class RayGovernorBackend:
         return RayGovernor(self, actor, target, cap, adaptive, start=start)
 
     def actor(self) -> Any:
-        """The governor actor's handle (created, detached, if it does not exist yet)."""
+        """The governor actor's handle (created, detached, if it does not exist yet).
+
+        A new actor may still be starting; requests through `governor()` wait for it.
+        """
         return self._actor()[0]
 
     def shutdown(self) -> None:
@@ -384,7 +393,9 @@ class RayGovernorBackend:
 
 
 class _Start:
-    """A looked-up actor's start, waited for before the first request through its handle.
+    """A looked-up actor's start, waited for before the first request through it.
+
+    One per process's entry for the actor, shared by every handle made from it.
 
     An actor answers only once its process is up, which can take seconds on a loaded
     machine; each answer is bounded by a request's deadline plus `_ANSWER_GRACE`, which
@@ -405,8 +416,11 @@ allow less)."""
 
 
 def _start_wait(deadline: float) -> float:
-    """How long a request bounded by `deadline` may wait for the actor to start."""
-    seconds = _seconds_until(deadline)
+    """How long a request bounded by `deadline` may wait for the actor to start.
+
+    As long as for an answer: an actor up long since answers at once, even past the deadline.
+    """
+    seconds = _answer_wait(deadline)
     return _ACTOR_START_WAIT if seconds is None else min(seconds, _ACTOR_START_WAIT)
 
 
@@ -454,6 +468,15 @@ wait out itself (answering None) a message's trip after the worker's deadline.""
 
 
 _NOT_SENT = "the request was not sent (its place in the queue is withdrawn)"
+_NOT_QUEUED = "the request was not sent"
+_ASKED_STATE = "asked for the pool's state"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _first_line(error: BaseException) -> str:
+    """`error`'s type and the first line of its message (Ray's are long, and colored)."""
+    line = _ANSI.sub("", str(error)).strip().split("\n", 1)[0]
+    return f"{type(error).__name__}: {line[:300]}" if line else type(error).__name__
 
 
 def _answer_wait(deadline: float) -> float | None:
@@ -543,7 +566,7 @@ class RayGovernor:
         )
         self.gate = IN_PROCESS.governor(turns, cap=backend.max_waiting, adaptive=False)
 
-    def _started(self, deadline: float) -> None:
+    def _started(self, deadline: float, doing: str = _NOT_QUEUED) -> None:
         """Wait until the actor is up, for as long as `deadline` allows (at most a minute).
 
         Raises:
@@ -558,9 +581,9 @@ class RayGovernor:
         try:
             ray.get(start.ready, timeout=seconds)
         except ray.exceptions.GetTimeoutError:
-            raise self._still_starting(seconds) from None
+            raise self._still_starting(seconds, doing) from None
         except ray.exceptions.RayActorError as error:
-            raise self._gone(error) from error
+            raise self._gone(error, doing, starting=True) from error
         start.up = True
 
     async def _astarted(self, deadline: float) -> None:
@@ -573,25 +596,32 @@ class RayGovernor:
             async with asyncio.timeout(seconds):
                 await start.ready
         except TimeoutError:
-            raise self._still_starting(seconds) from None
+            raise self._still_starting(seconds, _NOT_QUEUED) from None
         except ray.exceptions.RayActorError as error:
-            raise self._gone(error) from error
+            raise self._gone(error, _NOT_QUEUED, starting=True) from error
         start.up = True
 
-    def _still_starting(self, seconds: float) -> GovernorActorTimeoutError:
+    def _still_starting(self, seconds: float, doing: str) -> GovernorActorTimeoutError:
         return GovernorActorTimeoutError(
             f"The W&B concurrency governor actor {self.backend.name!r} was still starting "
-            f"after {seconds:.2g} s; the request was not sent. A new actor's process can take "
-            "seconds to start on a loaded cluster; the next request waits for it again."
+            f"after {seconds:.1f} s; {doing}. A new actor's process can take seconds to "
+            "start on a loaded cluster; the next request waits for it again."
         )
 
-    def _gone(self, error: BaseException) -> GovernorActorGoneError:
+    def _gone(
+        self, error: BaseException, doing: str = _NOT_SENT, *, starting: bool = False
+    ) -> GovernorActorGoneError:
         self.backend._forget(self.actor)  # the next request looks the actor up again
+        how = (
+            "died while starting"
+            if starting
+            else "is gone (killed by RayGovernorBackend.shutdown() in some process, by "
+            "ray.kill, or it died)"
+        )
         return GovernorActorGoneError(
-            f"The W&B concurrency governor actor {self.backend.name!r} is gone (killed by "
-            "RayGovernorBackend.shutdown() in some process, by ray.kill, or it died); this "
-            "request was not sent. The next request looks the actor up again, starting a "
-            f"new one (with nothing learned) if none exists. Ray said: {type(error).__name__}"
+            f"The W&B concurrency governor actor {self.backend.name!r} {how}; {doing}. The "
+            "next request looks the actor up again, starting a new one (with nothing "
+            f"learned) if none exists. Ray said: {_first_line(error)}"
         )
 
     def _withdraw(self, ticket: str) -> None:
@@ -657,8 +687,9 @@ class RayGovernor:
         """Block until the actor grants a slot or `deadline` passes (None).
 
         Raises:
-            GovernorActorTimeoutError: The actor had not answered soon after `deadline`.
-            GovernorActorGoneError: The actor is gone (or unreachable).
+            GovernorActorTimeoutError: The actor had not answered soon after `deadline`,
+                or was still starting at `deadline`.
+            GovernorActorGoneError: The actor is gone (or unreachable), or died starting.
 
         """
         self._started(deadline)
@@ -736,15 +767,17 @@ class RayGovernor:
             GovernorActorTimeoutError: The actor did not answer within a second once up (a
                 request that timed out quotes this state: it must not wait longer), or
                 was still starting after a minute.
-            GovernorActorGoneError: It died starting.
+            GovernorActorGoneError: It is gone, or died starting.
 
         """
-        self._started(math.inf)
+        self._started(math.inf, _ASKED_STATE)
         ref = self.actor.snapshot.remote(self.target, self.cap, self.adaptive)
         try:
             snapshot: ConcurrencySnapshot = ray.get(ref, timeout=_ANSWER_GRACE)
         except ray.exceptions.GetTimeoutError:
-            raise self._late(f"asked for the pool's state, for {_ANSWER_GRACE:g} s") from None
+            raise self._late(f"{_ASKED_STATE}, for {_ANSWER_GRACE:g} s") from None
+        except ray.exceptions.RayActorError as error:
+            raise self._gone(error, _ASKED_STATE) from error
         return snapshot
 
 

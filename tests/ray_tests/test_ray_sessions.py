@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
@@ -25,22 +27,27 @@ for session in ("first", "second"):
     slot = backend.governor(target, cap=1, adaptive=False).acquire(time.monotonic() + 60)
     print(session, slot.position, flush=True)
     slot.release()
-    backend.shutdown()
+    if SHUTDOWN:
+        backend.shutdown()
     ray.shutdown()
     time.sleep(1.0)  # several heartbeat periods with Ray down
 print("done", flush=True)
 """
 
 
-def test_a_new_ray_session_gets_a_new_actor_and_the_old_heartbeat_stops() -> None:
-    """Before: the second session used a dead handle, and Ray killed the process."""
+@pytest.mark.parametrize("shutdown", [True, False], ids=["actor shut down", "left to Ray"])
+def test_a_new_ray_session_gets_a_new_actor_and_the_old_heartbeat_stops(shutdown: bool) -> None:
+    """Before: the second session used a dead handle, and Ray killed the process. Without
+    `shutdown()` (nothing dropped the handle), before: each new local cluster's first job
+    has the same id, so the handle was taken for this session's: every request failed
+    with Ray's untyped "Failed to submit task to actor"."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     env.pop("RAY_ADDRESS", None)
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
+        [sys.executable, "-c", f"SHUTDOWN = {shutdown}\n{SCRIPT}"],
         env=env,
         capture_output=True,
         text=True,
