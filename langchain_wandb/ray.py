@@ -270,7 +270,7 @@ class RayGovernorBackend:
 
     Picklable (it holds only names and numbers): send the model to workers as it is; each
     process looks the actor up (creating it if needed) on its first request, which waits
-    for the actor to be up (within its timeout, at most a minute).
+    for the actor to be up as for an answer (its timeout and a second, at most a minute).
     """
 
     def __init__(
